@@ -1,0 +1,47 @@
+# The two first commands of a new user: `make run` and `make test`. Both build .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint pytest format bench bench-driver clean
+
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-test.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The service on its embedded default (SQLite file under data/), seeded from data/urls.csv,
+## on http://127.0.0.1:8000 (docs at /docs). Set DB_ADDRESS / CACHE_ADDRESS for MySQL / Redis.
+run: $(STAMP)
+	$(BIN)/service-monitor serve
+
+## Lint, types and the whole suite. REQUIRE_SERVICES=1 turns "MariaDB/Redis unreachable" from a
+## skip into a failure (CI sets it).
+test: lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+## Benchmarks print their figures; none of them asserts a time.
+bench: bench-driver
+
+bench-driver: $(STAMP)
+	$(BIN)/python bench/bench_mysql_driver.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

@@ -1,0 +1,1 @@
+"""The HTTP API: statistics, monitors and health, served by FastAPI."""

@@ -1,0 +1,98 @@
+"""Builds the FastAPI app; `app` here is what the seed's `uvicorn src.service_monitor.api.app:app` serves.
+
+`create_app(settings)` connects to nothing until the app starts; a test hands it ready `services`
+on the backend it wants instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..cache import open_cache
+from ..compute.importer import import_monitors_csv
+from ..compute.runner import Compute, start_scheduler
+from ..config import Settings, load_settings
+from ..errors import SettingsError
+from ..logs import configure_logging
+from ..storage import open_storage
+from .deps import Services
+from .errors import install_error_handlers
+from .routes import health, urls
+
+log = logging.getLogger("service_monitor.api")
+
+DESCRIPTION = """Monitors URLs every cycle and serves which of them succeed and fail most.
+
+Statistics (`/urls/top/...`, `/urls/summary`) are served from a cache younger than 10 minutes
+when there is one (`cached: true` and `Age` headers say so); `?cache=false` recomputes them.
+Every error answer is JSON with a `detail` sentence."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    run_compute: bool = False,
+    data_path: Path | None = None,
+) -> FastAPI:
+    """The API. With `run_compute`, the same process also runs the cycles (`service-monitor serve`),
+    importing `data_path` first."""
+    settings = settings or (services.settings if services else load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if services is None:
+                storage = await open_storage(settings)
+                stack.push_async_callback(storage.close)
+                cache = await open_cache(settings)
+                stack.push_async_callback(cache.close)
+                app.state.services = Services(settings, storage, cache)
+            ready: Services = app.state.services
+            if run_compute:
+                compute = Compute(ready.storage, ready.cache, settings, clock=ready.clock)
+                if data_path is not None:
+                    await import_monitors_csv(ready.storage, data_path, ready.clock())
+                scheduler = start_scheduler(compute, settings.CYCLE_INTERVAL)
+                stack.push_async_callback(compute.stop)
+                stack.callback(scheduler.shutdown, wait=False)
+            yield
+
+    app = FastAPI(
+        title="service-monitor",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    install_error_handlers(app)
+    app.include_router(urls.router)
+    app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> dict[str, str]:
+        return {"name": "service-monitor", "docs": "/docs", "status": "/status"}
+
+    return app
+
+
+def _app_from_environment() -> FastAPI:
+    """For uvicorn: a bad setting stops start-up with one line, not a traceback."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"service-monitor: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.LOG_LEVEL)
+    return create_app(settings)
+
+
+app = _app_from_environment()

@@ -1,0 +1,74 @@
+"""Maps the service's errors to HTTP answers: the only place that knows which code each one gets."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import DuplicateURL, MonitorNotFound, Unavailable
+from .schemas import ConflictBody, ErrorBody, ValidationErrorBody
+
+log = logging.getLogger(__name__)
+
+# For the OpenAPI schema: the error answers each kind of route can give.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ConflictBody}}
+INVALID: dict[int | str, dict[str, Any]] = {422: {"model": ValidationErrorBody}}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "the database did not answer"}
+}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    # ("body", "url") -> "url"; ("path", "status") -> "status"; a whole body -> "body"
+    parts = [str(part) for part in loc[1:]] if len(loc) > 1 else [str(part) for part in loc]
+    return ".".join(parts)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    messages = []
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        errors.append({"loc": list(loc), "msg": msg, "type": str(error.get("type", ""))})
+        messages.append(f"{_field(loc)}: {msg}")
+    body = {"detail": "; ".join(messages) or "invalid request", "errors": errors}
+    return JSONResponse(jsonable_encoder(body), status_code=422)
+
+
+async def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+async def _duplicate(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DuplicateURL)
+    return JSONResponse({"detail": str(exc), "id": exc.existing_id}, status_code=409)
+
+
+async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unavailable)
+    log.error("answered 503: %s", exc)
+    return JSONResponse({"detail": f"{exc.component} unavailable: {exc}"}, status_code=503)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        {"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(MonitorNotFound, _not_found)
+    app.add_exception_handler(DuplicateURL, _duplicate)
+    app.add_exception_handler(Unavailable, _unavailable)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

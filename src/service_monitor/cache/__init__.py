@@ -1,0 +1,63 @@
+"""The cache of computed statistics and the queue of new URLs: Redis in production, SQLite embedded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    value: str  # the JSON text of a response body, served as it is
+    stored_at: float  # seconds since the epoch, UTC
+
+
+class Cache(Protocol):
+    """Key/value store for computed statistics; every call raises CacheUnavailable on failure."""
+
+    async def get(self, key: str) -> CacheEntry | None: ...
+
+    async def set(self, key: str, value: str, stored_at: float) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+class URLQueue(Protocol):
+    """New monitor ids from the API to the compute, delivered at least once.
+
+    `claim` hands out queued ids and keeps them until `ack`: ids claimed by a compute that died
+    before acknowledging them are handed out again by the next `claim`.
+    """
+
+    async def push(self, monitor_id: int) -> None: ...
+
+    async def claim(self, limit: int) -> list[int]: ...
+
+    async def ack(self, monitor_ids: Sequence[int]) -> None: ...
+
+    async def depth(self) -> int:
+        """How many ids wait, claimed or not."""
+
+
+class CacheBackend(Cache, URLQueue, Protocol):
+    async def ping(self) -> None:
+        """Return when the cache answers; raise CacheUnavailable otherwise."""
+
+    async def close(self) -> None: ...
+
+
+async def open_cache(settings: Settings) -> CacheBackend:
+    """Redis when CACHE_ADDRESS is set, else tables in the embedded SQLite file."""
+    if settings.uses_redis:
+        from .redis import RedisCache
+
+        return await RedisCache.open(settings)
+    from .local import LocalCache
+
+    return await LocalCache.open(settings.SQLITE_PATH)
+
+
+__all__ = ["Cache", "CacheBackend", "CacheEntry", "URLQueue", "open_cache"]

@@ -1,0 +1,130 @@
+"""The embedded cache and queue: tables in a SQLite file, so two local processes share them."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiosqlite
+
+from ..errors import CacheUnavailable, StorageUnavailable
+from ..storage.sqlite import connect_sqlite, migrate_sqlite
+from . import CacheEntry
+
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE IF NOT EXISTS cache_entries (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            stored_at REAL NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS url_queue (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            monitor_id INTEGER NOT NULL,
+            claimed INTEGER NOT NULL DEFAULT 0
+        )""",
+    ],
+]
+
+
+class LocalCache:
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._db = connection
+        self._path = path
+        self._lock = asyncio.Lock()  # one connection, shared by the coroutines of this process
+
+    @classmethod
+    async def open(cls, path: Path) -> LocalCache:
+        try:
+            connection = await connect_sqlite(path)
+        except StorageUnavailable as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        try:
+            await migrate_sqlite(connection, "cache_schema_version", MIGRATIONS)
+        except BaseException:
+            await connection.close()
+            raise
+        return cls(connection, path)
+
+    def _failed(self, exc: Exception) -> CacheUnavailable:
+        return CacheUnavailable(f"cache file {self._path} failed: {exc}")
+
+    async def get(self, key: str) -> CacheEntry | None:
+        try:
+            async with self._db.execute(
+                "SELECT value, stored_at FROM cache_entries WHERE key = ?", (key,)
+            ) as cursor:
+                row = await cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+        return CacheEntry(value=row[0], stored_at=float(row[1])) if row else None
+
+    async def set(self, key: str, value: str, stored_at: float) -> None:
+        await self._write(
+            "INSERT INTO cache_entries (key, value, stored_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value, stored_at = excluded.stored_at",
+            (key, value, stored_at),
+        )
+
+    async def delete(self, key: str) -> None:
+        await self._write("DELETE FROM cache_entries WHERE key = ?", (key,))
+
+    async def push(self, monitor_id: int) -> None:
+        await self._write("INSERT INTO url_queue (monitor_id) VALUES (?)", (monitor_id,))
+
+    async def claim(self, limit: int) -> list[int]:
+        try:
+            async with self._lock:
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    await self._db.execute(
+                        "UPDATE url_queue SET claimed = 1 WHERE seq IN"
+                        " (SELECT seq FROM url_queue WHERE claimed = 0 ORDER BY seq LIMIT ?)",
+                        (limit,),
+                    )
+                    async with self._db.execute(
+                        "SELECT monitor_id FROM url_queue WHERE claimed = 1 ORDER BY seq"
+                    ) as cursor:
+                        rows = await cursor.fetchall()
+                except BaseException:
+                    await self._db.rollback()
+                    raise
+                await self._db.commit()
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+        return [int(row[0]) for row in rows]
+
+    async def ack(self, monitor_ids: Sequence[int]) -> None:
+        for start in range(0, len(monitor_ids), 500):  # bounded IN lists
+            chunk = list(monitor_ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            await self._write(
+                f"DELETE FROM url_queue WHERE claimed = 1 AND monitor_id IN ({marks})", chunk
+            )
+
+    async def depth(self) -> int:
+        try:
+            async with self._db.execute("SELECT COUNT(*) FROM url_queue") as cursor:
+                row = await cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+        return int(row[0]) if row else 0
+
+    async def ping(self) -> None:
+        try:
+            async with self._db.execute("SELECT 1") as cursor:
+                await cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _write(self, sql: str, params: Sequence[object]) -> None:
+        try:
+            async with self._lock:
+                await self._db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc

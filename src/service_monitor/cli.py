@@ -1,0 +1,120 @@
+"""The `service-monitor` command: serve (API and compute in one process), api, compute, import."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings, load_settings
+from .errors import SettingsError, Unavailable
+from .logs import configure_logging
+
+DEFAULT_DATA = Path("data/urls.csv")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"service-monitor: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.LOG_LEVEL)
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api.app import create_app
+
+    settings = _settings()
+    data_path = None if args.no_data else args.data_path
+    if data_path is not None and not data_path.exists():
+        print(f"service-monitor: --data-path {data_path} does not exist", file=sys.stderr)
+        return 2
+    app = create_app(settings, run_compute=True, data_path=data_path)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    return 0
+
+
+def _api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _settings()  # fail fast, with one line, before any worker starts
+    uvicorn.run(
+        "service_monitor.api.app:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .compute.importer import import_monitors_csv
+    from .storage import open_storage
+
+    settings = _settings()
+
+    async def run() -> int:
+        storage = await open_storage(settings)
+        try:
+            result = await import_monitors_csv(storage, args.path, time.time())
+        finally:
+            await storage.close()
+        return 1 if result.rejected else 0
+
+    try:
+        return asyncio.run(run())
+    except (Unavailable, OSError, ValueError) as exc:
+        print(f"service-monitor: {exc}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="service-monitor", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="the API and the compute in one process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-path", type=Path, default=DEFAULT_DATA, help="CSV to import first")
+    serve.add_argument("--no-data", action="store_true", help="import no CSV")
+    serve.set_defaults(run=_serve)
+
+    api = commands.add_parser("api", help="the API alone (uvicorn)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=int, default=1)
+    api.set_defaults(run=_api)
+
+    commands.add_parser(
+        "compute",
+        help="the compute alone; takes the same options as compute.scheduler",
+        add_help=False,
+    ).set_defaults(run=None)
+
+    importer = commands.add_parser("import", help="upsert a name,url CSV into the store")
+    importer.add_argument("path", type=Path)
+    importer.set_defaults(run=_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["compute"]:  # its options are the compute module's own
+        from .compute.scheduler import main as compute_main
+
+        return compute_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The compute side: probe every monitored URL on a schedule and store the results."""

@@ -1,0 +1,60 @@
+"""Reads a `name,url` CSV of monitors, keeping the good rows and reporting each bad one by line."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..models import validate_name, validate_url
+from ..storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportResult:
+    rows: list[tuple[str, str]] = field(default_factory=list)  # (name, url), valid
+    rejected: list[str] = field(default_factory=list)  # one message per bad row, with its line
+
+
+def read_monitors_csv(path: Path) -> ImportResult:
+    """Parse the file; raises OSError when it cannot be read, ValueError when it has no header."""
+    result = ImportResult()
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = [cell.strip().lower() for cell in next(reader, [])]
+        if "name" not in header or "url" not in header:
+            raise ValueError(f"{path}: the first line must be the header 'name,url', got {header}")
+        name_at, url_at = header.index("name"), header.index("url")
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue  # blank lines are not rows
+            if len(record) <= max(name_at, url_at):
+                result.rejected.append(f"{path}:{line}: expected name and url, got {record}")
+                continue
+            name, url = record[name_at].strip(), record[url_at].strip()
+            try:
+                validate_name(name)
+            except ValueError as exc:
+                result.rejected.append(f"{path}:{line}: name {name[:40]!r} {exc}")
+                continue
+            try:
+                validate_url(url)
+            except ValueError as exc:
+                result.rejected.append(f"{path}:{line}: url {url[:80]!r} {exc}")
+                continue
+            result.rows.append((name, url))
+    return result
+
+
+async def import_monitors_csv(storage: Storage, path: Path, now: float) -> ImportResult:
+    """Upsert the file's valid rows by URL; bad rows are logged with their line and skipped."""
+    result = read_monitors_csv(path)
+    for message in result.rejected:
+        log.warning("skipped row %s", message)
+    written = await storage.import_monitors(result.rows, now)
+    log.info("imported %d monitors from %s (%d rows skipped)", written, path, len(result.rejected))
+    return result

@@ -1,0 +1,104 @@
+"""All settings, read from the environment by one class, so every knob is named and checked in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import SettingsError
+
+
+class Settings(BaseSettings):
+    """The seed's variables keep their names and meaning; ours have defaults that run embedded.
+
+    Leaving DB_ADDRESS unset stores everything in a SQLite file (SQLITE_PATH); leaving CACHE_ADDRESS
+    unset keeps the cache and the new-URL queue in a SQLite file too, so the API and the compute can
+    still run as two processes on one machine.
+    """
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    # -- the seed's variables --
+    DB_USER: str = Field("root", description="MySQL user name")
+    DB_PASSWORD: str = Field("", description="MySQL password")
+    DB_NAME: str = Field(
+        "service_monitor", min_length=1, max_length=64, description="MySQL database"
+    )
+    DB_PORT: int = Field(3306, ge=1, le=65535, description="MySQL port")
+    DB_ADDRESS: str | None = Field(None, description="MySQL host; unset = embedded SQLite")
+    CACHE_PORT: int = Field(6379, ge=1, le=65535, description="Redis port")
+    CACHE_ADDRESS: str | None = Field(None, description="Redis host; unset = embedded cache")
+    MAX_POOL: int = Field(10, ge=1, le=1000, description="most open database connections")
+    MIN_POOL: int = Field(1, ge=0, le=1000, description="database connections kept open")
+    TIMEOUT: float = Field(
+        10.0, gt=0, le=300, description="seconds a probe may take in total: connect, headers, body"
+    )
+
+    # -- ours --
+    SQLITE_PATH: Path = Field(
+        Path("data/service-monitor.sqlite3"), description="embedded database (and cache) file"
+    )
+    CACHE_MAX_AGE: int = Field(600, ge=0, description="seconds a cached statistic is served")
+    CACHE_KEY_PREFIX: str = Field("service-monitor:", description="prefix of every Redis key")
+    CACHE_OP_TIMEOUT: float = Field(
+        1.0, gt=0, le=60, description="seconds any one Redis call may take before it counts as down"
+    )
+    DB_CONNECT_TIMEOUT: float = Field(5.0, gt=0, le=120, description="seconds to open a connection")
+    DB_QUERY_TIMEOUT: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="seconds one database answer may take before it counts as down",
+    )
+    CYCLE_INTERVAL: int = Field(
+        600, ge=1, description="seconds between two cycles with --run-local / serve"
+    )
+    CONCURRENCY: int = Field(200, ge=1, le=10000, description="probes in flight at once")
+    PER_HOST_LIMIT: int = Field(
+        4, ge=0, le=1000, description="connections to one host (0 = no cap)"
+    )
+    MAX_BODY_BYTES: int = Field(
+        65536, ge=0, description="bytes of a response body read at most per probe"
+    )
+    MAX_REDIRECTS: int = Field(10, ge=0, le=50, description="redirects followed per probe")
+    WRITE_BATCH_SIZE: int = Field(500, ge=1, le=100000, description="checks written per insert")
+    USER_AGENT: str = Field("service-monitor/0.1", description="User-Agent header of every probe")
+    LOG_LEVEL: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="log level")
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> Settings:
+        if self.MIN_POOL > self.MAX_POOL:
+            raise ValueError(
+                f"MIN_POOL ({self.MIN_POOL}) must not exceed MAX_POOL ({self.MAX_POOL})"
+            )
+        return self
+
+    @property
+    def uses_mysql(self) -> bool:
+        return bool(self.DB_ADDRESS)
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.CACHE_ADDRESS)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad value raises SettingsError with one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["loc"]:
+            parts.append(f"{name}={error.get('input')!r}: {message}")
+        else:
+            parts.append(message)
+    return "invalid setting " + "; ".join(parts)

@@ -1,0 +1,146 @@
+"""The shared vocabulary of the service (monitors, checks, windows) and the rules for valid input; no I/O."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+
+from yarl import URL
+
+MAX_URL_LENGTH = 2048  # characters, as the API documents
+MAX_NAME_LENGTH = 100  # characters
+
+
+class Status(enum.StrEnum):
+    """Outcome of one probe: success means the final response had a status below 400."""
+
+    SUCCESS = "success"
+    FAIL = "fail"
+
+
+class Cause(enum.StrEnum):
+    """Why a probe failed; every failed check carries exactly one."""
+
+    TIMEOUT = "timeout"
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    HTTP_STATUS = "http_status"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    INVALID_RESPONSE = "invalid_response"
+
+
+class Span(enum.StrEnum):
+    """The sliding windows the statistics are computed over, ending now."""
+
+    HOUR = "hour"
+    WEEK = "week"
+    MONTH = "month"
+
+    @property
+    def seconds(self) -> int:
+        return _SPAN_SECONDS[self]
+
+
+_SPAN_SECONDS = {Span.HOUR: 3600, Span.WEEK: 7 * 86400, Span.MONTH: 30 * 86400}
+
+
+class MonitorState(enum.IntEnum):
+    """Lifecycle of a monitor, stored as a small integer.
+
+    PENDING: accepted by the API and queued; the next cycle makes it ACTIVE.
+    DELETED: no longer probed; its checks stay until retention removes them.
+    """
+
+    PENDING = 0
+    ACTIVE = 1
+    DELETED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    id: int
+    name: str
+    url: str
+    created_at: float  # seconds since the epoch, UTC
+    state: MonitorState
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the prober needs of a monitor: nothing more, so a cycle over 100,000 stays small."""
+
+    monitor_id: int
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The result of probing one monitor once; failures are results too, with their cause."""
+
+    monitor_id: int
+    checked_at: float  # seconds since the epoch, UTC, when the probe started
+    status: Status
+    http_status: int | None
+    latency_ms: int
+    cause: Cause | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopEntry:
+    name: str
+    url: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    success: int
+    fail: int
+
+
+def validate_name(name: str) -> str:
+    """Return `name` unchanged if it is 1..100 printable characters, else raise ValueError saying why."""
+    if not name or not name.strip():
+        raise ValueError("must not be empty or only spaces")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"must be at most {MAX_NAME_LENGTH} characters, got {len(name)}")
+    if not name.isprintable():
+        raise ValueError("must contain only printable characters (no control characters)")
+    return name
+
+
+def validate_url(url: str) -> str:
+    """Return `url` unchanged if it is an absolute http(s) URL we can probe, else raise ValueError."""
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"must be at most {MAX_URL_LENGTH} characters, got {len(url)}")
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        parsed = URL(url)
+        host = parsed.host
+        parsed.port  # noqa: B018  (raises on a port out of range)
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https"):
+        shown = parsed.scheme or "none"
+        raise ValueError(f"must be an absolute http:// or https:// URL, got scheme {shown!r}")
+    if not host:
+        raise ValueError("must include a host name, e.g. http://www.example.com")
+    return url
+
+
+def url_key(url: str) -> bytes:
+    """The identity of a URL for duplicate detection: 32 bytes of SHA-256 over its normal form.
+
+    `http://WWW.A.com:80` and `http://www.a.com/` are the same monitor. The URL itself is stored as
+    given; a hash keeps the unique index small (a 2048-character column cannot be indexed in MySQL).
+    """
+    parsed = URL(url)
+    if parsed.is_default_port():
+        parsed = parsed.with_port(None)
+    # yarl lowercases the scheme and host; the fragment is left out: it is never sent to the server
+    query = f"?{parsed.raw_query_string}" if parsed.raw_query_string else ""
+    normal = f"{parsed.scheme}://{parsed.raw_authority}{parsed.raw_path or '/'}{query}"
+    return hashlib.sha256(normal.encode()).digest()

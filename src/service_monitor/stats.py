@@ -1,0 +1,85 @@
+"""Top lists and the summary: the cache first, the database on a miss, and the rules for both in one place."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from .cache import Cache
+from .errors import CacheUnavailable
+from .models import Span, Status
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+TOP_LIMIT = 10
+SUMMARY_SPAN = Span.MONTH
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    body: str  # JSON text of the response body
+    cached: bool  # True when it came from the cache
+    age: int  # whole seconds since it was computed
+
+
+def top_key(status: Status, span: Span) -> str:
+    return f"top:{status.value}:{span.value}"
+
+
+SUMMARY_KEY = "summary"
+
+
+class Stats:
+    """Serves statistics under the seed's rule: a cached result younger than `max_age` seconds is
+    served as it is; otherwise the database is asked and the cache updated. `use_cache=False`
+    skips and overwrites the entry. A cache that fails is logged and bypassed, never fatal.
+    """
+
+    def __init__(
+        self, storage: Storage, cache: Cache, *, max_age: float, clock: Callable[[], float]
+    ) -> None:
+        self._storage = storage
+        self._cache = cache
+        self._max_age = max_age
+        self._clock = clock
+
+    async def top(self, status: Status, span: Span, *, use_cache: bool = True) -> Served:
+        async def compute(now: float) -> str:
+            entries = await self._storage.top(status, now - span.seconds, TOP_LIMIT)
+            return json.dumps([{"name": e.name, "url": e.url, "count": e.count} for e in entries])
+
+        return await self._serve(top_key(status, span), compute, use_cache)
+
+    async def summary(self, *, use_cache: bool = True) -> Served:
+        async def compute(now: float) -> str:
+            counts = await self._storage.summary(now - SUMMARY_SPAN.seconds)
+            return json.dumps(
+                [
+                    {"status": Status.SUCCESS.value, "count": counts.success},
+                    {"status": Status.FAIL.value, "count": counts.fail},
+                ]
+            )
+
+        return await self._serve(SUMMARY_KEY, compute, use_cache)
+
+    async def _serve(
+        self, key: str, compute: Callable[[float], Awaitable[str]], use_cache: bool
+    ) -> Served:
+        now = self._clock()
+        if use_cache:
+            try:
+                entry = await self._cache.get(key)
+            except CacheUnavailable as exc:
+                log.warning("cache read of %s skipped: %s", key, exc)
+                entry = None
+            if entry is not None and 0 <= now - entry.stored_at < self._max_age:
+                return Served(entry.value, cached=True, age=int(now - entry.stored_at))
+        body = await compute(now)
+        try:
+            await self._cache.set(key, body, now)
+        except CacheUnavailable as exc:
+            log.warning("cache write of %s skipped: %s", key, exc)
+        return Served(body, cached=False, age=0)

@@ -1,0 +1,77 @@
+"""The store of monitors and checks: one small interface, a MySQL backend and an embedded SQLite one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from ..config import Settings
+from ..models import Check, Counts, Monitor, Status, Target, TopEntry
+
+
+class Storage(Protocol):
+    """What the API and the compute ask of the store; times are seconds since the epoch (UTC)."""
+
+    # -- monitors --
+    async def add_monitor(self, name: str, url: str, now: float) -> Monitor:
+        """Store a new PENDING monitor; a deleted one with the same URL is brought back.
+
+        Raises DuplicateURL when the URL is already monitored.
+        """
+
+    async def import_monitors(self, rows: Iterable[tuple[str, str]], now: float) -> int:
+        """Upsert (name, url) rows by URL as ACTIVE monitors; returns how many rows were written."""
+
+    async def get_monitor(self, monitor_id: int) -> Monitor:
+        """The monitor, unless it is unknown or deleted: then MonitorNotFound."""
+
+    async def list_monitors(self, limit: int, offset: int) -> tuple[list[Monitor], int]:
+        """A page of the monitored (not deleted) monitors by id, and how many there are in all."""
+
+    async def delete_monitor(self, monitor_id: int) -> None:
+        """Stop probing the monitor; its checks stay. MonitorNotFound when unknown or deleted."""
+
+    async def activate(self, monitor_ids: Sequence[int] | None = None) -> int:
+        """Make PENDING monitors ACTIVE: those listed, or all of them when None; returns how many."""
+
+    async def targets(self) -> list[Target]:
+        """Every ACTIVE monitor, as what the prober needs."""
+
+    # -- checks --
+    async def add_checks(self, checks: Sequence[Check]) -> None:
+        """Store the checks in one transaction: all of them or, on error, none."""
+
+    async def recent_checks(self, monitor_id: int, limit: int) -> list[Check]:
+        """The monitor's newest checks first."""
+
+    async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
+        """The monitor's success/fail counts from each `since` on, in the order given."""
+
+    async def top(self, status: Status, since: float, limit: int) -> list[TopEntry]:
+        """Monitored URLs with the most checks of `status` since `since`: count desc, name, url."""
+
+    async def summary(self, since: float) -> Counts:
+        """Checks of every monitor since `since`, by status."""
+
+    # -- lifecycle --
+    async def ping(self) -> None:
+        """Return when the store answers; raise StorageUnavailable otherwise."""
+
+    async def close(self) -> None: ...
+
+
+async def open_storage(settings: Settings) -> Storage:
+    """Connect to the configured store and bring its schema up to date.
+
+    MySQL when DB_ADDRESS is set, else the embedded SQLite file. Raises StorageUnavailable.
+    """
+    if settings.uses_mysql:
+        from .mysql import MySQLStorage
+
+        return await MySQLStorage.open(settings)
+    from .sqlite import SQLiteStorage
+
+    return await SQLiteStorage.open(settings.SQLITE_PATH)
+
+
+__all__ = ["Storage", "open_storage"]

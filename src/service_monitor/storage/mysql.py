@@ -1,0 +1,203 @@
+"""The production store: MySQL (or MariaDB) through an asyncmy connection pool."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncmy
+from asyncmy import errors as mysql_errors
+
+from ..config import Settings
+from ..errors import StorageUnavailable
+from .sql import Executed, Row, SQLStorage
+
+_TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+# Each entry is one schema version; a version is applied once, in order, and recorded.
+# Binary collation: names sort by code point as in SQLite, so ties break the same on both stores.
+MIGRATIONS: list[list[str]] = [
+    [
+        f"""CREATE TABLE IF NOT EXISTS monitors (
+            id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            name VARCHAR(100) NOT NULL,
+            url VARCHAR(2048) NOT NULL,
+            url_key BINARY(32) NOT NULL,
+            created_at BIGINT NOT NULL,
+            state TINYINT NOT NULL,
+            UNIQUE KEY monitors_url_key (url_key),
+            KEY monitors_state (state, id)
+        ) {_TABLE_OPTIONS}""",
+        f"""CREATE TABLE IF NOT EXISTS checks (
+            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            monitor_id INT UNSIGNED NOT NULL,
+            checked_at BIGINT NOT NULL,
+            status TINYINT NOT NULL,
+            http_status SMALLINT NULL,
+            latency_ms INT NOT NULL,
+            cause VARCHAR(24) NULL,
+            KEY checks_status_time (status, checked_at, monitor_id),
+            KEY checks_monitor_time (monitor_id, checked_at)
+        ) {_TABLE_OPTIONS}""",
+    ],
+]
+
+_UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR
+_MIGRATION_LOCK = "service_monitor.migrate"
+_MIGRATION_LOCK_WAIT_S = 60
+
+# Errors that mean "the database is not there or not answering", as opposed to a bug in our SQL.
+_UNAVAILABLE = (
+    mysql_errors.OperationalError,
+    mysql_errors.InterfaceError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _dialect(sql: str) -> str:
+    """Our SQL is written with `?` placeholders; asyncmy takes `%s`."""
+    return sql.replace("?", "%s")
+
+
+class MySQLStorage(SQLStorage):
+    INSERT_MONITOR_IF_ABSENT = (
+        "INSERT INTO monitors (name, url, url_key, created_at, state) VALUES (?, ?, ?, ?, ?)"
+        " ON DUPLICATE KEY UPDATE id = id"  # a no-op update: rowcount 0 tells us it existed
+    )
+    UPSERT_MONITOR = (
+        "INSERT INTO monitors (name, url, url_key, created_at, state) VALUES (?, ?, ?, ?, ?)"
+        " ON DUPLICATE KEY UPDATE name = VALUES(name), state = VALUES(state)"
+    )
+
+    def __init__(self, pool: Any, where: str) -> None:
+        self._pool = pool
+        self._where = where
+
+    @classmethod
+    async def open(cls, settings: Settings) -> MySQLStorage:
+        where = f"{settings.DB_ADDRESS}:{settings.DB_PORT}/{settings.DB_NAME}"
+        try:
+            pool = await _create_pool(settings, database=settings.DB_NAME)
+        except mysql_errors.OperationalError as exc:
+            if exc.args and exc.args[0] == _UNKNOWN_DATABASE:
+                await _create_database(settings)
+                pool = await _create_pool(settings, database=settings.DB_NAME)
+            else:
+                raise StorageUnavailable(f"database {where} unreachable: {exc}") from exc
+        except _UNAVAILABLE as exc:
+            raise StorageUnavailable(f"database {where} unreachable: {exc!r}") from exc
+        storage = cls(pool, where)
+        try:
+            await storage._migrate()
+        except BaseException:
+            await storage.close()
+            raise
+        return storage
+
+    @asynccontextmanager
+    async def _cursor(self) -> AsyncIterator[Any]:
+        try:
+            async with self._pool.acquire() as connection, connection.cursor() as cursor:
+                yield cursor
+        except _UNAVAILABLE as exc:
+            raise StorageUnavailable(f"database {self._where} failed: {exc!r}") from exc
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._cursor() as cursor:
+            await cursor.execute(_dialect(sql), params)
+            return list(await cursor.fetchall())
+
+    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+        async with self._cursor() as cursor:
+            await cursor.execute(_dialect(sql), params)
+            return Executed(cursor.rowcount, cursor.lastrowid)
+
+    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            async with self._pool.acquire() as connection:
+                await connection.begin()
+                try:
+                    async with connection.cursor() as cursor:
+                        # asyncmy folds INSERT ... VALUES into multi-row statements here.
+                        await cursor.executemany(_dialect(sql), rows)
+                except BaseException:
+                    await connection.rollback()
+                    raise
+                await connection.commit()
+        except _UNAVAILABLE as exc:
+            raise StorageUnavailable(f"database {self._where} failed: {exc!r}") from exc
+
+    async def _migrate(self) -> None:
+        async with self._cursor() as cursor:
+            # A named lock: the API and the compute may start together against one database.
+            await cursor.execute(
+                "SELECT GET_LOCK(%s, %s)", (_MIGRATION_LOCK, _MIGRATION_LOCK_WAIT_S)
+            )
+            try:
+                await cursor.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL) "
+                    + _TABLE_OPTIONS
+                )
+                await cursor.execute("SELECT MAX(version) FROM schema_version")
+                row = await cursor.fetchone()
+                current = int(row[0]) if row and row[0] is not None else 0
+                for version, statements in enumerate(MIGRATIONS, start=1):
+                    if version <= current:
+                        continue
+                    for statement in statements:
+                        await cursor.execute(statement)
+                    await cursor.execute(
+                        "INSERT INTO schema_version (version) VALUES (%s)", (version,)
+                    )
+            finally:
+                await cursor.execute("SELECT RELEASE_LOCK(%s)", (_MIGRATION_LOCK,))
+
+    async def close(self) -> None:
+        self._pool.close()
+        await self._pool.wait_closed()
+
+
+def _connect_args(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.DB_ADDRESS,
+        "port": settings.DB_PORT,
+        "user": settings.DB_USER,
+        "password": settings.DB_PASSWORD,
+        "connect_timeout": settings.DB_CONNECT_TIMEOUT,
+        "read_timeout": settings.DB_QUERY_TIMEOUT,
+        "autocommit": True,
+        "charset": "utf8mb4",
+        # Strict: a value that does not fit is an error, never silently truncated.
+        "sql_mode": "'TRADITIONAL'",  # asyncmy sends it unquoted
+        "binary_prefix": True,  # url_key is raw bytes, not text in the connection's charset
+    }
+
+
+async def _create_pool(settings: Settings, database: str) -> Any:
+    return await asyncmy.create_pool(
+        minsize=settings.MIN_POOL,
+        maxsize=settings.MAX_POOL,
+        db=database,
+        **_connect_args(settings),
+    )
+
+
+async def _create_database(settings: Settings) -> None:
+    """Create DB_NAME on first start, so a fresh server needs no manual step."""
+    quoted = "`" + settings.DB_NAME.replace("`", "``") + "`"
+    try:
+        connection = await asyncmy.connect(**_connect_args(settings))
+        try:
+            async with connection.cursor() as cursor:
+                await cursor.execute(
+                    f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4"
+                )
+        finally:
+            connection.close()
+    except _UNAVAILABLE as exc:
+        raise StorageUnavailable(f"cannot create database {settings.DB_NAME}: {exc!r}") from exc

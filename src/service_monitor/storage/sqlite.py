@@ -1,0 +1,148 @@
+"""The embedded store: one SQLite file in WAL mode, so `make run` needs no server at all."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..errors import StorageUnavailable
+from .sql import Executed, Row, SQLStorage
+
+# Each entry is one schema version; a version is applied once, in order, and recorded.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE IF NOT EXISTS monitors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            url_key BLOB NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            state INTEGER NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS monitors_state ON monitors (state, id)",
+        """CREATE TABLE IF NOT EXISTS checks (
+            id INTEGER PRIMARY KEY,
+            monitor_id INTEGER NOT NULL,
+            checked_at INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            http_status INTEGER,
+            latency_ms INTEGER NOT NULL,
+            cause TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS checks_status_time ON checks (status, checked_at, monitor_id)",
+        "CREATE INDEX IF NOT EXISTS checks_monitor_time ON checks (monitor_id, checked_at)",
+    ],
+]
+
+# How long (ms) a writer waits for another process's transaction: the API and the compute may
+# share this file.
+BUSY_TIMEOUT_MS = 5000
+
+
+class SQLiteStorage(SQLStorage):
+    INSERT_MONITOR_IF_ABSENT = (
+        "INSERT INTO monitors (name, url, url_key, created_at, state) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (url_key) DO NOTHING"
+    )
+    UPSERT_MONITOR = (
+        "INSERT INTO monitors (name, url, url_key, created_at, state) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (url_key) DO UPDATE SET name = excluded.name, state = excluded.state"
+    )
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        # One connection serves every coroutine of the process, and SQLite transactions belong to
+        # the connection: writes take turns so one coroutine's rollback never undoes another's.
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> SQLiteStorage:
+        connection = await connect_sqlite(path)
+        storage = cls(connection, path)
+        try:
+            await migrate_sqlite(connection, "schema_version", MIGRATIONS)
+        except BaseException:
+            await connection.close()
+            raise
+        return storage
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        try:
+            async with self._db.execute(sql, params) as cursor:
+                return [tuple(row) for row in await cursor.fetchall()]
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable(f"database {self.path} failed: {exc}") from exc
+
+    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+        try:
+            async with self._write_lock, self._db.execute(sql, params) as cursor:
+                return Executed(cursor.rowcount, cursor.lastrowid)
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable(f"database {self.path} failed: {exc}") from exc
+
+    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            async with self._write_lock:
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    await self._db.executemany(sql, rows)
+                except BaseException:
+                    await self._db.rollback()
+                    raise
+                await self._db.commit()
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable(f"database {self.path} failed: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
+async def connect_sqlite(path: Path) -> aiosqlite.Connection:
+    """Open the file in autocommit mode with WAL, shared safely by several processes."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(path, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageUnavailable(f"cannot open database file {path}: {exc}") from exc
+    try:
+        await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await connection.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable against process crashes in WAL mode; only a power loss can drop the
+        # last transactions, which is the usual trade for an embedded store.
+        await connection.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as exc:
+        await connection.close()
+        raise StorageUnavailable(f"cannot use database file {path}: {exc}") from exc
+    return connection
+
+
+async def migrate_sqlite(
+    connection: aiosqlite.Connection, version_table: str, migrations: list[list[str]]
+) -> None:
+    """Apply the versions not yet recorded in `version_table`, under one write lock."""
+    await connection.execute(
+        f"CREATE TABLE IF NOT EXISTS {version_table} (version INTEGER NOT NULL)"
+    )
+    await connection.execute("BEGIN IMMEDIATE")  # serialises two processes starting at once
+    try:
+        async with connection.execute(f"SELECT MAX(version) FROM {version_table}") as cursor:
+            row = await cursor.fetchone()
+        current = int(row[0]) if row and row[0] is not None else 0
+        for version, statements in enumerate(migrations, start=1):
+            if version <= current:
+                continue
+            for statement in statements:
+                await connection.execute(statement)
+            await connection.execute(
+                f"INSERT INTO {version_table} (version) VALUES (?)", (version,)
+            )
+    except BaseException:
+        await connection.rollback()
+        raise
+    await connection.commit()

@@ -1,0 +1,55 @@
+"""A small HTTP server on 127.0.0.1 for tests that probe: known answers at known paths."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+
+async def _ok(_: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def _status(request: web.Request) -> web.Response:
+    return web.Response(status=int(request.match_info["code"]), text="status")
+
+
+async def _hang(_: web.Request) -> web.Response:
+    await asyncio.sleep(3600)  # seconds: past any probe timeout in the tests
+    return web.Response(text="too late")
+
+
+async def _redirect(_: web.Request) -> web.Response:
+    raise web.HTTPFound("/ok")
+
+
+@asynccontextmanager
+async def target_server() -> AsyncIterator[str]:
+    """Serve /ok (200), /status/{code}, /hang and /redirect (302 to /ok); yields the base URL."""
+    app = web.Application()
+    app.router.add_get("/ok", _ok)
+    app.router.add_get("/status/{code}", _status)
+    app.router.add_get("/hang", _hang)
+    app.router.add_get("/redirect", _redirect)
+    # handler_cancellation: a handler stops when the prober hangs up, so teardown never waits
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens: connecting is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
