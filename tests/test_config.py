@@ -1,0 +1,80 @@
+"""Settings: the seed's variables by name, embedded defaults, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from service_monitor.config import Settings, load_settings
+from service_monitor.errors import SettingsError
+
+
+def test_defaults_run_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DB_ADDRESS", "CACHE_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert not settings.uses_mysql
+    assert not settings.uses_redis
+    assert settings.TIMEOUT == 10.0
+    assert settings.CYCLE_INTERVAL == 600
+    assert settings.CACHE_MAX_AGE == 600
+
+
+def test_seed_variables_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {
+        "DB_USER": "monitor",
+        "DB_PASSWORD": "s3cret",
+        "DB_NAME": "urls",
+        "DB_PORT": "3307",
+        "DB_ADDRESS": "db.internal",
+        "CACHE_PORT": "6380",
+        "CACHE_ADDRESS": "cache.internal",
+        "MAX_POOL": "20",
+        "MIN_POOL": "2",
+        "TIMEOUT": "2.5",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.uses_mysql
+    assert settings.uses_redis
+    assert (settings.DB_USER, settings.DB_PASSWORD, settings.DB_NAME) == (
+        "monitor",
+        "s3cret",
+        "urls",
+    )
+    assert (settings.DB_PORT, settings.CACHE_PORT, settings.MAX_POOL, settings.MIN_POOL) == (
+        3307,
+        6380,
+        20,
+        2,
+    )
+    assert settings.TIMEOUT == 2.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("TIMEOUT", "abc", "TIMEOUT='abc': Input should be a valid number"),
+        ("TIMEOUT", "0", "TIMEOUT='0': Input should be greater than 0"),
+        ("DB_PORT", "70000", "DB_PORT='70000': Input should be less than or equal to 65535"),
+        ("MAX_POOL", "-1", "MAX_POOL='-1': Input should be greater than or equal to 1"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD'"),
+    ],
+)
+def test_bad_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("invalid setting ")
+    assert expected in message
+
+
+def test_min_pool_above_max_pool_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIN_POOL", "5")
+    monkeypatch.setenv("MAX_POOL", "2")
+    with pytest.raises(SettingsError, match=r"MIN_POOL \(5\) must not exceed MAX_POOL \(2\)"):
+        load_settings()

@@ -1,0 +1,233 @@
+"""The seed's own commands as a user runs them, as separate processes: API, compute, and `serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service_monitor.config import Settings
+from tests.conftest import MYSQL_DATABASE, MYSQL_HOST, MYSQL_PORT, REDIS_HOST, REDIS_PORT
+from tests.targets import closed_port, target_server
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTING_NAMES = set(Settings.model_fields)  # scrubbed from the environment the tests pass on
+
+
+def _env(**settings: object) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    env.update({k: str(v) for k, v in settings.items()})
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture(params=["embedded", "mysql+redis"])
+def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of both processes: one SQLite file, or MariaDB and Redis."""
+    if request.param == "embedded":
+        yield _env(SQLITE_PATH=tmp_path / "monitor.sqlite3", TIMEOUT=2)
+        return
+    request.getfixturevalue("require_mysql")
+    request.getfixturevalue("require_redis")
+    yield _env(
+        DB_ADDRESS=MYSQL_HOST,
+        DB_PORT=MYSQL_PORT,
+        DB_NAME=f"{MYSQL_DATABASE}_e2e_{uuid.uuid4().hex[:8]}",
+        CACHE_ADDRESS=REDIS_HOST,
+        CACHE_PORT=REDIS_PORT,
+        CACHE_KEY_PREFIX=f"sm-test:{uuid.uuid4().hex}:",
+        TIMEOUT=2,
+    )
+
+
+@asynccontextmanager
+async def running(*command: str, env: dict[str, str], port: int) -> AsyncIterator[str]:
+    """Start a server process from the repository root; yield its base URL once /status answers.
+
+    Its output goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server.
+    """
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below)
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):  # up to 20 s to start
+                if process.returncode is not None:
+                    break
+                try:
+                    if (await client.get(f"{base}/status")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail(f"{command} did not answer on {base}")
+        if process.returncode is not None:
+            log.seek(0)
+            pytest.fail(f"{command} exited {process.returncode}: {log.read().decode()}")
+        yield base
+    except BaseException:
+        log.seek(0)
+        print(log.read().decode()[-5000:])  # shown by pytest when the test fails
+        raise
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        log.close()
+
+
+async def run_to_end(*command: str, env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+COMPUTE = (sys.executable, "-m", "src.service_monitor.compute.scheduler")
+
+
+async def test_seed_commands_post_probe_and_count(
+    deployment: dict[str, str], tmp_path: Path
+) -> None:
+    port = closed_port()
+    api = (sys.executable, "-m", "uvicorn", "src.service_monitor.api.app:app", "--host",
+           "127.0.0.1", "--port", str(port))  # fmt: skip
+    csv = tmp_path / "urls.csv"
+    async with target_server() as target, running(*api, env=deployment, port=port) as base:
+        csv.write_text(f"name,url\nfrom csv,{target}/status/503\nbroken,ftp://nope\n")
+        async with httpx.AsyncClient(base_url=base) as client:
+            posted = await client.post("/urls/", json={"name": "posted", "url": f"{target}/ok"})
+            assert posted.status_code == 201
+
+            code, output = await run_to_end(*COMPUTE, "--data-path", str(csv), env=deployment)
+            assert code == 0, output
+            assert "urls.csv:3" in output  # the bad row, by line
+            assert "cycle done: 2 URLs probed, 1 success, 1 fail" in output
+
+            success = await client.get("/urls/top/success/hour", params={"cache": "false"})
+            assert success.json() == [{"name": "posted", "url": f"{target}/ok", "count": 1}]
+            fail = await client.get("/urls/top/fail/hour", params={"cache": "false"})
+            assert fail.json() == [{"name": "from csv", "url": f"{target}/status/503", "count": 1}]
+            summary = await client.get("/urls/summary/", params={"cache": "false"})
+            assert summary.json() == [
+                {"status": "success", "count": 1},
+                {"status": "fail", "count": 1},
+            ]
+            # A fresh compute process (as ECS runs one per cycle) still probes the posted URL.
+            code, output = await run_to_end(*COMPUTE, env=deployment)
+            assert code == 0, output
+            assert "cycle done: 2 URLs probed" in output
+            detail = await client.get(f"/urls/{posted.json()['id']}")
+            assert detail.json()["counts"]["hour"] == {"success": 2, "fail": 0}
+
+
+async def test_run_local_repeats_cycles_until_stopped(
+    deployment: dict[str, str], tmp_path: Path
+) -> None:
+    async with target_server() as target:
+        csv = tmp_path / "urls.csv"
+        csv.write_text(f"name,url\nok,{target}/ok\n")
+        process = await asyncio.create_subprocess_exec(
+            *COMPUTE, "--run-local", "--interval", "0.5", "--data-path", str(csv),
+            cwd=ROOT, env=deployment, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        assert process.stdout is not None
+        seen = []
+        try:
+            async with asyncio.timeout(30):
+                while len(seen) < 2:
+                    line = (await process.stdout.readline()).decode()
+                    assert line, "the compute exited early"
+                    if "cycle done" in line:
+                        seen.append(line)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            rest, _ = await asyncio.wait_for(process.communicate(), 15)
+        assert process.returncode == 0, rest.decode()
+        assert all("1 URLs probed, 1 success" in line for line in seen)
+
+
+async def test_compute_that_cannot_reach_the_database_exits_1_with_one_line() -> None:
+    env = _env(DB_ADDRESS="127.0.0.1", DB_PORT=closed_port(), DB_CONNECT_TIMEOUT=1)
+    code, output = await run_to_end(*COMPUTE, env=env)
+    assert code == 1
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert "cannot run: database 127.0.0.1" in lines[0]
+
+
+async def test_compute_that_cannot_reach_the_cache_exits_1_with_one_line(tmp_path: Path) -> None:
+    env = _env(
+        SQLITE_PATH=tmp_path / "x.sqlite3", CACHE_ADDRESS="127.0.0.1", CACHE_PORT=closed_port()
+    )
+    code, output = await run_to_end(*COMPUTE, env=env)
+    assert code == 1
+    assert len(output.strip().splitlines()) == 1, output
+    assert "cannot run: cache 127.0.0.1" in output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        COMPUTE,
+        (sys.executable, "-m", "uvicorn", "src.service_monitor.api.app:app", "--port", "1"),
+        (sys.executable, "-m", "service_monitor.cli", "serve"),
+    ],
+    ids=["compute", "uvicorn", "serve"],
+)
+async def test_bad_setting_stops_start_up_with_one_line(command: tuple[str, ...]) -> None:
+    code, output = await run_to_end(*command, env=_env(TIMEOUT="soon"))
+    assert code == 2
+    assert output.strip() == (
+        "service-monitor: invalid setting TIMEOUT='soon': Input should be a valid number,"
+        " unable to parse string as a number"
+    )
+
+
+async def test_serve_runs_api_and_cycles_in_one_process(tmp_path: Path) -> None:
+    port = closed_port()
+    env = _env(SQLITE_PATH=tmp_path / "serve.sqlite3", CYCLE_INTERVAL=1, TIMEOUT=2)
+    csv = tmp_path / "urls.csv"
+    serve = (sys.executable, "-m", "service_monitor.cli", "serve", "--port", str(port),
+             "--data-path", str(csv))  # fmt: skip
+    async with target_server() as target:
+        # Local targets only: tests never send traffic off this machine.
+        csv.write_text(f"name,url\nfailing,{target}/status/500\n")
+        async with (
+            running(*serve, env=env, port=port) as base,
+            httpx.AsyncClient(base_url=base) as client,
+        ):
+            listed = (await client.get("/urls")).json()
+            assert [m["name"] for m in listed["items"]] == ["failing"]  # the CSV was imported
+            posted = await client.post("/urls/", json={"name": "mine", "url": f"{target}/ok"})
+            assert posted.status_code == 201
+            async with asyncio.timeout(30):
+                while True:
+                    top = await client.get("/urls/top/success/hour", params={"cache": "false"})
+                    if top.json():
+                        break
+                    await asyncio.sleep(0.3)
+            assert top.json()[0]["name"] == "mine"
