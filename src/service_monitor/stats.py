@@ -32,6 +32,10 @@ def top_key(status: Status, span: Span) -> str:
 SUMMARY_KEY = "summary"
 
 
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 class Stats:
     """Serves statistics under the seed's rule: a cached result younger than `max_age` seconds is
     served as it is; otherwise the database is asked and the cache updated. `use_cache=False`
@@ -49,14 +53,14 @@ class Stats:
     async def top(self, status: Status, span: Span, *, use_cache: bool = True) -> Served:
         async def compute(now: float) -> str:
             entries = await self._storage.top(status, now - span.seconds, TOP_LIMIT)
-            return json.dumps([{"name": e.name, "url": e.url, "count": e.count} for e in entries])
+            return _json([{"name": e.name, "url": e.url, "count": e.count} for e in entries])
 
         return await self._serve(top_key(status, span), compute, use_cache)
 
     async def summary(self, *, use_cache: bool = True) -> Served:
         async def compute(now: float) -> str:
             counts = await self._storage.summary(now - SUMMARY_SPAN.seconds)
-            return json.dumps(
+            return _json(
                 [
                     {"status": Status.SUCCESS.value, "count": counts.success},
                     {"status": Status.FAIL.value, "count": counts.fail},
