@@ -133,7 +133,12 @@ async def _drop_test_database() -> None:
     )
     try:
         async with connection.cursor() as cursor:
-            await cursor.execute(f"DROP DATABASE IF EXISTS `{MYSQL_DATABASE}`")
+            # The session's database and those made from its name (end-to-end, migration tests).
+            await cursor.execute(
+                "SHOW DATABASES LIKE %s", (MYSQL_DATABASE.replace("_", r"\_") + "%",)
+            )
+            for (name,) in await cursor.fetchall():
+                await cursor.execute(f"DROP DATABASE `{name}`")
     finally:
         connection.close()
 
@@ -163,10 +168,11 @@ async def open_mysql_storage(settings: Settings) -> MySQLStorage:
     return storage
 
 
-async def _redis_cleanup(settings: Settings) -> None:
+async def redis_cleanup(prefix: str) -> None:
+    """Remove every key a test made under its own prefix."""
     client = aioredis.Redis(host=REDIS_HOST, port=REDIS_PORT)
     try:
-        keys = [key async for key in client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}*")]
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
         if keys:
             await client.delete(*keys)
     finally:
@@ -192,7 +198,7 @@ async def cache(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         opened: CacheBackend = await RedisCache.open(settings)
         yield opened
         await opened.close()
-        await _redis_cleanup(settings)
+        await redis_cleanup(settings.CACHE_KEY_PREFIX)
     else:
         opened = await LocalCache.open(tmp_path / "cache.sqlite3")
         yield opened
@@ -218,4 +224,4 @@ async def services(
     await cache.close()
     await storage.close()
     if request.param == "mysql+redis":
-        await _redis_cleanup(settings)
+        await redis_cleanup(settings.CACHE_KEY_PREFIX)

@@ -16,7 +16,15 @@ import httpx
 import pytest
 
 from service_monitor.config import Settings
-from tests.conftest import MYSQL_DATABASE, MYSQL_HOST, MYSQL_PORT, REDIS_HOST, REDIS_PORT
+from tests.conftest import (
+    MYSQL_DATABASE,
+    MYSQL_HOST,
+    MYSQL_PORT,
+    REDIS_HOST,
+    REDIS_PORT,
+    redis_cleanup,
+    run_aside,
+)
 from tests.targets import closed_port, target_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,15 +46,17 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[
         return
     request.getfixturevalue("require_mysql")
     request.getfixturevalue("require_redis")
+    prefix = f"sm-test:{uuid.uuid4().hex}:"
     yield _env(
         DB_ADDRESS=MYSQL_HOST,
         DB_PORT=MYSQL_PORT,
-        DB_NAME=f"{MYSQL_DATABASE}_e2e_{uuid.uuid4().hex[:8]}",
+        DB_NAME=f"{MYSQL_DATABASE}_e2e_{uuid.uuid4().hex[:8]}",  # dropped with the session's
         CACHE_ADDRESS=REDIS_HOST,
         CACHE_PORT=REDIS_PORT,
-        CACHE_KEY_PREFIX=f"sm-test:{uuid.uuid4().hex}:",
+        CACHE_KEY_PREFIX=prefix,
         TIMEOUT=2,
     )
+    run_aside(redis_cleanup(prefix))
 
 
 @asynccontextmanager
@@ -231,3 +241,28 @@ async def test_serve_runs_api_and_cycles_in_one_process(tmp_path: Path) -> None:
                         break
                     await asyncio.sleep(0.3)
             assert top.json()[0]["name"] == "mine"
+
+
+async def test_import_command_upserts_and_reports_bad_rows(tmp_path: Path) -> None:
+    env = _env(SQLITE_PATH=tmp_path / "import.sqlite3")
+    csv = tmp_path / "urls.csv"
+    csv.write_text("name,url\nok,http://a.example/\nbad,not a url\n")
+    cli = (sys.executable, "-m", "service_monitor.cli")
+    code, output = await run_to_end(*cli, "import", str(csv), env=env)
+    assert code == 1  # a row was rejected: scripts can tell
+    assert "urls.csv:3" in output
+    assert "imported 1 monitors" in output
+    code, output = await run_to_end(*cli, "import", str(tmp_path / "missing.csv"), env=env)
+    assert code == 1
+    assert "missing.csv" in output
+
+
+async def test_api_command_serves_the_api(tmp_path: Path) -> None:
+    port = closed_port()
+    env = _env(SQLITE_PATH=tmp_path / "api.sqlite3")
+    api = (sys.executable, "-m", "service_monitor.cli", "api", "--port", str(port))
+    async with (
+        running(*api, env=env, port=port) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        assert (await client.get("/urls/summary")).status_code == 200

@@ -30,12 +30,16 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .api.app import create_app
+    from .compute.importer import read_monitors_csv
 
     settings = _settings()
     data_path = None if args.no_data else args.data_path
-    if data_path is not None and not data_path.exists():
-        print(f"service-monitor: --data-path {data_path} does not exist", file=sys.stderr)
-        return 2
+    if data_path is not None:
+        try:
+            read_monitors_csv(data_path)  # fail here, in one line, not inside the server
+        except (OSError, ValueError) as exc:
+            print(f"service-monitor: --data-path: {exc}", file=sys.stderr)
+            return 2
     app = create_app(settings, run_compute=True, data_path=data_path)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 
 from yarl import URL
@@ -128,7 +129,24 @@ def validate_url(url: str) -> str:
         raise ValueError(f"must be an absolute http:// or https:// URL, got scheme {shown!r}")
     if not host:
         raise ValueError("must include a host name, e.g. http://www.example.com")
+    _refuse_link_local(host)
     return url
+
+
+def _refuse_link_local(host: str) -> None:
+    """Refuse link-local literals: on a cloud host they reach the instance metadata service
+    (169.254.169.254, fd00:ec2::254 aside) and hand out credentials."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name, not a literal address
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_link_local:
+        raise ValueError(
+            f"points at the link-local address {address}, where cloud metadata services live;"
+            " monitoring it is refused"
+        )
 
 
 def url_key(url: str) -> bytes:

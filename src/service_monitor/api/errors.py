@@ -66,9 +66,16 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # A bug, not an input problem: logged with its traceback, answered in JSON like every error.
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error; the server log has the details"}, 500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(MonitorNotFound, _not_found)
     app.add_exception_handler(DuplicateURL, _duplicate)
     app.add_exception_handler(Unavailable, _unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
