@@ -145,7 +145,8 @@ async def _drop_test_database() -> None:
 
 @pytest.fixture(scope="session")
 def redis_available() -> str | None:
-    return run_aside(_redis_reachable())
+    problem: str | None = run_aside(_redis_reachable())
+    return problem
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ async def test_run_local_repeats_cycles_until_stopped(
             stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         assert process.stdout is not None
-        seen = []
+        seen: list[str] = []
         try:
             async with asyncio.timeout(30):
                 while len(seen) < 2:

@@ -91,7 +91,7 @@ async def test_list_pages_monitors_with_total(client: httpx.AsyncClient) -> None
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}])
-async def test_bad_paging_is_422(client: httpx.AsyncClient, params: dict[str, object]) -> None:
+async def test_bad_paging_is_422(client: httpx.AsyncClient, params: dict[str, int | str]) -> None:
     response = await client.get("/urls", params=params)
     assert response.status_code == 422
 

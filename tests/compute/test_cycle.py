@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from service_monitor.api.deps import Services
-from service_monitor.compute.cycle import run_cycle
+from service_monitor.compute.cycle import CycleReport, run_cycle
 from service_monitor.compute.prober import open_probe_session
 from service_monitor.compute.runner import Compute
 from service_monitor.config import Settings
@@ -28,7 +28,7 @@ def fast(services: Services, **overrides: object) -> Settings:
     return services.settings.model_copy(update=values)
 
 
-async def cycle(services: Services, **overrides: object):  # type: ignore[no-untyped-def]
+async def cycle(services: Services, **overrides: object) -> CycleReport:
     settings = fast(services, **overrides)
     async with open_probe_session(settings) as session:
         return await run_cycle(

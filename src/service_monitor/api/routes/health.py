@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -17,11 +18,11 @@ router = APIRouter(tags=["health"])
 PING_TIMEOUT_S = 2.0
 
 
-async def _ping(name: str, ping: object) -> str | None:
+async def _ping(name: str, ping: Awaitable[None]) -> str | None:
     """None when it answered, else why not."""
     try:
         async with asyncio.timeout(PING_TIMEOUT_S):
-            await ping  # type: ignore[misc]
+            await ping
     except TimeoutError:
         return f"{name} did not answer within {PING_TIMEOUT_S:g} s"
     except Unavailable as exc:
