@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+RUN_ARGS ?=
 
 .PHONY: install run test lint pytest format bench bench-driver clean
 
@@ -17,9 +18,10 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 install: $(STAMP)
 
 ## The service on its embedded default (SQLite file under data/), seeded from data/urls.csv,
-## on http://127.0.0.1:8000 (docs at /docs). Set DB_ADDRESS / CACHE_ADDRESS for MySQL / Redis.
+## on http://127.0.0.1:8000 (docs at /docs). Set DB_ADDRESS / CACHE_ADDRESS for MySQL / Redis;
+## RUN_ARGS passes options on, e.g. make run RUN_ARGS="--port 8080 --data-path my.csv".
 run: $(STAMP)
-	$(BIN)/service-monitor serve
+	$(BIN)/service-monitor serve $(RUN_ARGS)
 
 ## Lint, types and the whole suite. REQUIRE_SERVICES=1 turns "MariaDB/Redis unreachable" from a
 ## skip into a failure (CI sets it).

@@ -9,19 +9,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings, load_settings
-from .errors import SettingsError, Unavailable
+from .config import Settings, settings_or_exit
+from .errors import Unavailable
 from .logs import configure_logging
 
 DEFAULT_DATA = Path("data/urls.csv")
 
 
 def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"service-monitor: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL)
     return settings
 

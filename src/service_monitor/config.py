@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
@@ -90,6 +91,15 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_one_line(exc)) from None
+
+
+def settings_or_exit() -> Settings:
+    """For entry points: the settings, or one line on stderr naming the bad value and exit code 2."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"service-monitor: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _one_line(exc: ValidationError) -> str:

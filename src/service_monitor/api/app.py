@@ -7,7 +7,6 @@ on the backend it wants instead.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -18,8 +17,7 @@ from .. import __version__
 from ..cache import open_cache
 from ..compute.importer import import_monitors_csv
 from ..compute.runner import Compute, start_scheduler
-from ..config import Settings, load_settings
-from ..errors import SettingsError
+from ..config import Settings, load_settings, settings_or_exit
 from ..logs import configure_logging
 from ..storage import open_storage
 from .deps import Services
@@ -86,11 +84,7 @@ def create_app(
 
 def _app_from_environment() -> FastAPI:
     """For uvicorn: a bad setting stops start-up with one line, not a traceback."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"service-monitor: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL)
     return create_app(settings)
 

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..cache import open_cache
-from ..config import Settings, load_settings
-from ..errors import SettingsError, Unavailable
+from ..config import Settings, settings_or_exit
+from ..errors import Unavailable
 from ..logs import configure_logging
 from ..storage import open_storage
 from .importer import import_monitors_csv
@@ -113,11 +113,7 @@ async def _run_until_signalled(compute: Compute, interval: float) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"service-monitor: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL)
     interval = args.interval if args.interval is not None else float(settings.CYCLE_INTERVAL)
     with contextlib.suppress(KeyboardInterrupt):
