@@ -18,6 +18,11 @@ async def _status(request: web.Request) -> web.Response:
     return web.Response(status=int(request.match_info["code"]), text="status")
 
 
+async def _slow(_: web.Request) -> web.Response:
+    await asyncio.sleep(0.3)  # seconds: inside any probe timeout, long enough to be mid-flight
+    return web.Response(text="slow")
+
+
 async def _hang(_: web.Request) -> web.Response:
     await asyncio.sleep(3600)  # seconds: past any probe timeout in the tests
     return web.Response(text="too late")
@@ -29,10 +34,12 @@ async def _redirect(_: web.Request) -> web.Response:
 
 @asynccontextmanager
 async def target_server() -> AsyncIterator[str]:
-    """Serve /ok (200), /status/{code}, /hang and /redirect (302 to /ok); yields the base URL."""
+    """Serve /ok (200), /status/{code}, /slow (200 after 0.3 s), /hang and /redirect (302 to /ok);
+    yields the base URL."""
     app = web.Application()
     app.router.add_get("/ok", _ok)
     app.router.add_get("/status/{code}", _status)
+    app.router.add_get("/slow", _slow)
     app.router.add_get("/hang", _hang)
     app.router.add_get("/redirect", _redirect)
     # handler_cancellation: a handler stops when the prober hangs up, so teardown never waits

@@ -138,6 +138,9 @@ class MySQLStorage(SQLStorage):
             await cursor.execute(
                 "SELECT GET_LOCK(%s, %s)", (_MIGRATION_LOCK, _MIGRATION_LOCK_WAIT_S)
             )
+            # "IF NOT EXISTS" on an existing table is a note, which the driver would log as a
+            # warning at every start; notes are off for this connection's migration only.
+            await cursor.execute("SET SESSION sql_notes = 0")
             try:
                 await cursor.execute(
                     "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL) "
@@ -155,6 +158,7 @@ class MySQLStorage(SQLStorage):
                         "INSERT INTO schema_version (version) VALUES (%s)", (version,)
                     )
             finally:
+                await cursor.execute("SET SESSION sql_notes = 1")
                 await cursor.execute("SELECT RELEASE_LOCK(%s)", (_MIGRATION_LOCK,))
 
     async def close(self) -> None:
