@@ -39,17 +39,14 @@ class Compute:
         self.clock = clock
         self._running = asyncio.Lock()
         self._task: asyncio.Task[object] | None = None
-        self.last_report: CycleReport | None = None
 
     async def cycle(self) -> CycleReport:
         """Run one cycle; raises Unavailable when the database or the cache cannot be used."""
         async with self._running, open_probe_session(self.settings) as session:
             self._task = asyncio.current_task()
-            report = await run_cycle(
+            return await run_cycle(
                 self.storage, self.queue, session, self.settings, clock=self.clock
             )
-        self.last_report = report
-        return report
 
     async def scheduled_cycle(self) -> None:
         """The scheduler's job: a cycle that cannot run is logged, and the next one tries again."""
