@@ -4,6 +4,7 @@ when the compute is killed with SIGKILL while it runs. Real processes, no simula
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import signal
 import sys
@@ -17,9 +18,11 @@ import pytest
 from service_monitor.api.app import create_app
 from service_monitor.api.deps import Services
 from service_monitor.cache.redis import RedisCache
+from service_monitor.compute.runner import Compute
 from service_monitor.config import Settings, load_settings
 from service_monitor.models import MonitorState
 from service_monitor.storage import Storage
+from service_monitor.storage.mysql import MySQLStorage
 from tests.conftest import (
     MYSQL_DATABASE,
     MYSQL_HOST,
@@ -91,8 +94,6 @@ async def test_url_accepted_before_a_redis_restart_is_probed_after_it(
             await private_redis.start()
             assert await cache.depth() == 0  # ...and the client reconnects by itself
 
-            from service_monitor.compute.runner import Compute
-
             report = await Compute(storage, cache, settings, clock=clock).cycle()
         assert (report.activated, report.probed, report.success) == (1, 1, 1)
         monitor = await storage.get_monitor(posted.json()["id"])
@@ -102,8 +103,6 @@ async def test_url_accepted_before_a_redis_restart_is_probed_after_it(
 
 
 def _compute_env(settings: Settings) -> dict[str, str]:
-    import os
-
     env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
     env.update({"DB_ADDRESS": MYSQL_HOST, "DB_PORT": str(MYSQL_PORT), "DB_NAME": settings.DB_NAME})
     env.update({"CACHE_ADDRESS": "127.0.0.1", "CACHE_PORT": str(settings.CACHE_PORT)})
@@ -120,8 +119,6 @@ async def test_compute_killed_mid_cycle_loses_no_queued_url(
     """SIGKILL lands around the drain (0.6 s: the process has just started) or amid probing
     (1,500 URLs that each take 0.3 s); the next cycle takes in every queued URL and probes each
     exactly once."""
-    from service_monitor.storage.mysql import MySQLStorage
-
     settings = load_settings(
         DB_ADDRESS=MYSQL_HOST,
         DB_PORT=MYSQL_PORT,
