@@ -101,6 +101,35 @@ class Counts:
     fail: int
 
 
+class CycleOutcome(enum.StrEnum):
+    """How one cycle ended, as recorded by whichever compute process ran (or skipped) it."""
+
+    DONE = "done"  # every URL probed and stored within the interval
+    OVERRAN = "overran"  # finished, but took longer than the interval
+    SKIPPED = "skipped"  # not run: another cycle was still running
+    FAILED = "failed"  # stopped by an error (database/cache unreachable)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRecord:
+    """One cycle as the store keeps it, so metrics and /status see every process's cycles."""
+
+    started_at: float  # seconds since the epoch, UTC
+    finished_at: float  # seconds since the epoch, UTC; equal to started_at for a skip
+    outcome: CycleOutcome
+    probed: int = 0  # URLs probed
+    success: int = 0  # checks with status success
+    fail: int = 0  # checks with status fail
+    stored: int = 0  # checks written to the store
+
+
+@dataclass(frozen=True, slots=True)
+class CycleTotals:
+    by_outcome: dict[CycleOutcome, int]  # every outcome present, 0 when none
+    last: CycleRecord | None  # the newest record (latest finished_at) of any outcome
+    last_success_at: float | None  # finished_at of the newest DONE or OVERRAN record
+
+
 def validate_name(name: str) -> str:
     """Return `name` unchanged if it is 1..100 printable characters, else raise ValueError saying why."""
     if not name or not name.strip():

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from ..config import Settings
-from ..models import Check, Counts, Monitor, Status, Target, TopEntry
+from ..models import Check, Counts, CycleRecord, CycleTotals, Monitor, Status, Target, TopEntry
 
 
 class Storage(Protocol):
@@ -52,6 +53,21 @@ class Storage(Protocol):
 
     async def summary(self, since: float) -> Counts:
         """Checks of every monitor since `since`, by status."""
+
+    # -- cycles --
+    def cycle_lock(self) -> contextlib.AbstractAsyncContextManager[bool]:
+        """Hold the store-wide cycle lock for the `async with` block: yields True when this process got it,
+        False at once (no waiting) when another process holds it. Freed on exit, and by the server or
+        the OS when the holder dies (kill -9), so a crashed compute never blocks the next cycle.
+
+        Raises StorageUnavailable when the store cannot be reached.
+        """
+
+    async def record_cycle(self, record: CycleRecord) -> None:
+        """Keep the record of one cycle, whatever its outcome."""
+
+    async def cycle_totals(self) -> CycleTotals:
+        """Every recorded cycle counted by outcome, with the newest record and the newest success."""
 
     # -- lifecycle --
     async def ping(self) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,7 +19,8 @@ from .sql import Executed, Row, SQLStorage
 
 _TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
-# Each entry is one schema version; a version is applied once, in order, and recorded.
+# Each entry is one schema version; a version is applied once, in order, and recorded. A released
+# version is never edited (deployed databases have run it): a change is a new entry at the end.
 # Binary collation: names sort by code point as in SQLite, so ties break the same on both stores.
 MIGRATIONS: list[list[str]] = [
     [
@@ -43,6 +46,20 @@ MIGRATIONS: list[list[str]] = [
             KEY checks_monitor_time (monitor_id, checked_at)
         ) {_TABLE_OPTIONS}""",
     ],
+    # 2: the record of every cycle (Storage.record_cycle); times in ms like the checks.
+    [
+        f"""CREATE TABLE IF NOT EXISTS cycles (
+            id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            started_at BIGINT NOT NULL,
+            finished_at BIGINT NOT NULL,
+            outcome VARCHAR(16) NOT NULL,
+            probed INT NOT NULL,
+            success INT NOT NULL,
+            fail INT NOT NULL,
+            stored_checks INT NOT NULL,
+            KEY cycles_finished (finished_at)
+        ) {_TABLE_OPTIONS}""",
+    ],
 ]
 
 _UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR
@@ -56,6 +73,13 @@ _UNAVAILABLE = (
     OSError,
     asyncio.TimeoutError,
 )
+
+
+def cycle_lock_name(database: str) -> str:
+    """The server-wide name of a database's cycle lock, so deployments sharing a server never skip
+    each other's cycles: a digest of the database name, which keeps it within MySQL's 64 characters
+    and exact where the server compares lock names case-insensitively."""
+    return "service_monitor.cycle." + hashlib.sha256(database.encode()).hexdigest()[:40]
 
 
 @functools.lru_cache(maxsize=256)
@@ -74,9 +98,11 @@ class MySQLStorage(SQLStorage):
         " ON DUPLICATE KEY UPDATE name = VALUES(name), state = VALUES(state)"
     )
 
-    def __init__(self, pool: Any, where: str) -> None:
+    def __init__(self, pool: Any, where: str, settings: Settings) -> None:
         self._pool = pool
         self._where = where
+        self._lock_connect_args = _connect_args(settings)
+        self._cycle_lock_name = cycle_lock_name(settings.DB_NAME)
 
     @classmethod
     async def open(cls, settings: Settings) -> MySQLStorage:
@@ -91,7 +117,7 @@ class MySQLStorage(SQLStorage):
                 raise StorageUnavailable(f"database {where} unreachable: {exc}") from exc
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"database {where} unreachable: {exc!r}") from exc
-        storage = cls(pool, where)
+        storage = cls(pool, where, settings)
         try:
             await storage._migrate()
         except BaseException:
@@ -131,6 +157,39 @@ class MySQLStorage(SQLStorage):
                 await connection.commit()
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"database {self._where} failed: {exc!r}") from exc
+
+    @asynccontextmanager
+    async def cycle_lock(self) -> AsyncIterator[bool]:
+        # A session of its own, not a pooled connection: the cycle it guards keeps the whole pool
+        # (with MAX_POOL=1 a pooled lock would leave that cycle no connection, for ever), and no
+        # connection ever goes back to the pool still holding the lock.
+        try:
+            connection = await asyncmy.connect(**self._lock_connect_args)
+        except _UNAVAILABLE as exc:
+            raise StorageUnavailable(f"database {self._where} unreachable: {exc!r}") from exc
+        try:
+            try:
+                async with connection.cursor() as cursor:
+                    await cursor.execute("SELECT GET_LOCK(%s, 0)", (self._cycle_lock_name,))
+                    row = await cursor.fetchone()
+            except _UNAVAILABLE as exc:
+                raise StorageUnavailable(f"database {self._where} failed: {exc!r}") from exc
+            # NULL, not 0: the server failed, e.g. the session was killed while it asked.
+            if row is None or row[0] is None:
+                raise StorageUnavailable(f"database {self._where} failed to take the cycle lock")
+            held = bool(row[0])
+            try:
+                yield held
+            finally:
+                if held:
+                    # Should this fail, ending the session below frees the lock all the same.
+                    with contextlib.suppress(*_UNAVAILABLE):
+                        async with connection.cursor() as cursor:
+                            await cursor.execute(
+                                "SELECT RELEASE_LOCK(%s)", (self._cycle_lock_name,)
+                            )
+        finally:
+            await _end_session(connection)
 
     async def _migrate(self) -> None:
         async with self._cursor() as cursor:
@@ -180,6 +239,16 @@ def _connect_args(settings: Settings) -> dict[str, Any]:
         "sql_mode": "'TRADITIONAL'",  # asyncmy sends it unquoted
         "binary_prefix": True,  # url_key is raw bytes, not text in the connection's charset
     }
+
+
+async def _end_session(connection: Any) -> None:
+    """Say QUIT, or at least drop the socket: either way the server ends the session and frees
+    every lock it held."""
+    try:
+        with contextlib.suppress(*_UNAVAILABLE):
+            await connection.ensure_closed()
+    finally:
+        connection.close()  # a no-op after a clean QUIT
 
 
 async def _create_pool(settings: Settings, database: str) -> Any:

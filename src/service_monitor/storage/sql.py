@@ -1,19 +1,34 @@
 """The SQL both backends share, written once with `?` placeholders; each backend supplies its dialect.
 
 A backend provides four primitives (fetch, execute, executemany in one transaction, and the two
-dialect statements that differ: insert-if-absent and upsert) plus its DDL; everything the Storage
-interface promises is built here on top of them.
+dialect statements that differ: insert-if-absent and upsert) plus its DDL and its cycle lock, which
+no shared SQL can express; everything else the Storage interface promises is built here on top of
+them.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DuplicateURL, MonitorNotFound
-from ..models import Cause, Check, Counts, Monitor, MonitorState, Status, Target, TopEntry, url_key
+from ..models import (
+    Cause,
+    Check,
+    Counts,
+    CycleOutcome,
+    CycleRecord,
+    CycleTotals,
+    Monitor,
+    MonitorState,
+    Status,
+    Target,
+    TopEntry,
+    url_key,
+)
 
 Row = tuple[Any, ...]
 
@@ -36,6 +51,9 @@ _MONITOR_COLUMNS = "id, name, url, created_at, state"
 _CHECK_COLUMNS = "monitor_id, checked_at, status, http_status, latency_ms, cause"
 _STATUS_CODE = {Status.SUCCESS: 1, Status.FAIL: 0}
 _CODE_STATUS = {code: status for status, code in _STATUS_CODE.items()}
+# `stored` is a reserved word in MySQL 5.7+, hence `stored_checks` for CycleRecord.stored.
+_CYCLE_COLUMNS = "started_at, finished_at, outcome, probed, success, fail, stored_checks"
+_SUCCESSFUL_OUTCOMES = (CycleOutcome.DONE.value, CycleOutcome.OVERRAN.value)
 
 
 def _monitor(row: Row) -> Monitor:
@@ -59,6 +77,18 @@ def _check(row: Row) -> Check:
     )
 
 
+def _cycle(row: Row) -> CycleRecord:
+    return CycleRecord(
+        started_at=row[0] / MS_PER_S,
+        finished_at=row[1] / MS_PER_S,
+        outcome=CycleOutcome(row[2]),
+        probed=int(row[3]),
+        success=int(row[4]),
+        fail=int(row[5]),
+        stored=int(row[6]),
+    )
+
+
 class SQLStorage(abc.ABC):
     """Implements the Storage interface over a backend's primitives."""
 
@@ -77,6 +107,11 @@ class SQLStorage(abc.ABC):
     @abc.abstractmethod
     async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run the statement for every row in one transaction."""
+
+    @abc.abstractmethod
+    def cycle_lock(self) -> contextlib.AbstractAsyncContextManager[bool]:
+        """See Storage.cycle_lock: a lock of the server or of the OS, never a row, so that it dies
+        with its holder."""
 
     # -- monitors --
     async def add_monitor(self, name: str, url: str, now: float) -> Monitor:
@@ -216,6 +251,41 @@ class SQLStorage(abc.ABC):
         )
         by_status = {int(row[0]): int(row[1]) for row in rows}
         return Counts(success=by_status.get(1, 0), fail=by_status.get(0, 0))
+
+    # -- cycles --
+    async def record_cycle(self, record: CycleRecord) -> None:
+        await self._execute(
+            f"INSERT INTO cycles ({_CYCLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                to_ms(record.started_at),
+                to_ms(record.finished_at),
+                record.outcome.value,
+                record.probed,
+                record.success,
+                record.fail,
+                record.stored,
+            ),
+        )
+
+    async def cycle_totals(self) -> CycleTotals:
+        counted = await self._fetch("SELECT outcome, COUNT(*) FROM cycles GROUP BY outcome")
+        by_outcome = dict.fromkeys(CycleOutcome, 0)
+        for outcome, count in counted:
+            by_outcome[CycleOutcome(outcome)] = int(count)
+        # Newest by when it ended (the finished_at index), not by insertion: a skip recorded while
+        # a long cycle still ran is older than that cycle's record.
+        last = await self._fetch(
+            f"SELECT {_CYCLE_COLUMNS} FROM cycles ORDER BY finished_at DESC, id DESC LIMIT 1"
+        )
+        success = await self._fetch(
+            "SELECT MAX(finished_at) FROM cycles WHERE outcome IN (?, ?)", _SUCCESSFUL_OUTCOMES
+        )
+        success_ms = success[0][0] if success else None
+        return CycleTotals(
+            by_outcome=by_outcome,
+            last=_cycle(last[0]) if last else None,
+            last_success_at=success_ms / MS_PER_S if success_ms is not None else None,
+        )
 
     async def ping(self) -> None:
         await self._fetch("SELECT 1")

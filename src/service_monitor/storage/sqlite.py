@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,8 @@ import aiosqlite
 from ..errors import StorageUnavailable
 from .sql import Executed, Row, SQLStorage
 
-# Each entry is one schema version; a version is applied once, in order, and recorded.
+# Each entry is one schema version; a version is applied once, in order, and recorded. A released
+# version is never edited (deployed databases have run it): a change is a new entry at the end.
 MIGRATIONS: list[list[str]] = [
     [
         """CREATE TABLE IF NOT EXISTS monitors (
@@ -37,11 +41,29 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX IF NOT EXISTS checks_status_time ON checks (status, checked_at, monitor_id)",
         "CREATE INDEX IF NOT EXISTS checks_monitor_time ON checks (monitor_id, checked_at)",
     ],
+    # 2: the record of every cycle (Storage.record_cycle); times in ms like the checks.
+    [
+        """CREATE TABLE IF NOT EXISTS cycles (
+            id INTEGER PRIMARY KEY,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            probed INTEGER NOT NULL,
+            success INTEGER NOT NULL,
+            fail INTEGER NOT NULL,
+            stored_checks INTEGER NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS cycles_finished ON cycles (finished_at)",
+    ],
 ]
 
 # How long (ms) a writer waits for another process's transaction: the API and the compute may
 # share this file.
 BUSY_TIMEOUT_MS = 5000
+
+# The cycle lock is a file of its own beside the database, never the database file: SQLite keeps
+# POSIX locks on that one, and closing any descriptor of it in this process would drop them.
+CYCLE_LOCK_SUFFIX = ".cycle-lock"
 
 
 class SQLiteStorage(SQLStorage):
@@ -98,6 +120,32 @@ class SQLiteStorage(SQLStorage):
                 await self._db.commit()
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable(f"database {self.path} failed: {exc}") from exc
+
+    @asynccontextmanager
+    async def cycle_lock(self) -> AsyncIterator[bool]:
+        # flock belongs to the open file description: the OS frees it when the holder dies, and a
+        # second open in this same process is refused like another process would be.
+        lock_path = self.path.with_name(self.path.name + CYCLE_LOCK_SUFFIX)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot open cycle lock file {lock_path}: {exc}") from exc
+        held = False
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                pass  # another holder: refused at once
+            except OSError as exc:
+                raise StorageUnavailable(f"cannot lock {lock_path}: {exc}") from exc
+            yield held
+        finally:
+            # Unlock before closing, in case a forked child shares the descriptor. The file stays:
+            # unlinking it would let two processes lock two different files of the same name.
+            if held:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     async def close(self) -> None:
         await self._db.close()
