@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -60,3 +62,49 @@ def closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+@dataclass
+class Traffic:
+    """What a counting server saw: requests in flight per Host header, client connections."""
+
+    in_flight: Counter[str] = field(default_factory=Counter)
+    most_in_flight: Counter[str] = field(default_factory=Counter)  # the peak per host
+    requests: int = 0
+    client_ports: set[int] = field(default_factory=set)  # one per TCP connection opened to us
+    open_connections: Callable[[], int] = lambda: 0
+
+
+@asynccontextmanager
+async def counting_server(delay: float = 0.2) -> AsyncIterator[tuple[str, Traffic]]:
+    """Serve any path with 200 after `delay` seconds, counting requests in flight per host and the
+    connections used; yields the base URL and the Traffic record."""
+    traffic = Traffic()
+
+    async def busy(request: web.Request) -> web.Response:
+        host = request.host
+        traffic.requests += 1
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer:
+            traffic.client_ports.add(peer[1])
+        traffic.in_flight[host] += 1
+        traffic.most_in_flight[host] = max(traffic.most_in_flight[host], traffic.in_flight[host])
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            traffic.in_flight[host] -= 1
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", busy)
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = runner.server
+    assert server is not None
+    traffic.open_connections = lambda: len(server.connections)
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", traffic
+    finally:
+        await runner.cleanup()

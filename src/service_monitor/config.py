@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         600, ge=1, description="seconds between two cycles with --run-local / serve"
     )
     CONCURRENCY: int = Field(200, ge=1, le=10000, description="probes in flight at once")
+    RAMP_UP_SECONDS: float = Field(
+        2.0,
+        ge=0,
+        le=600,
+        description="seconds over which a cycle's probes start, instead of all in one burst",
+    )
     PER_HOST_LIMIT: int = Field(
         4, ge=0, le=1000, description="connections to one host (0 = no cap)"
     )

@@ -9,11 +9,11 @@ import pytest
 
 from service_monitor.api.deps import Services
 from service_monitor.compute.cycle import CycleReport, run_cycle
-from service_monitor.compute.prober import open_probe_session
+from service_monitor.compute.prober import open_probe_sessions
 from service_monitor.compute.runner import Compute
 from service_monitor.config import Settings
-from service_monitor.models import Cause, Status
-from tests.targets import closed_port, target_server
+from service_monitor.models import Cause, CycleOutcome, Status
+from tests.targets import closed_port, counting_server, target_server
 
 
 @pytest.fixture
@@ -30,9 +30,9 @@ def fast(services: Services, **overrides: object) -> Settings:
 
 async def cycle(services: Services, **overrides: object) -> CycleReport:
     settings = fast(services, **overrides)
-    async with open_probe_session(settings) as session:
+    async with open_probe_sessions(settings) as sessions:
         return await run_cycle(
-            services.storage, services.cache, session, settings, clock=services.clock
+            services.storage, services.cache, sessions, settings, clock=services.clock
         )
 
 
@@ -73,6 +73,53 @@ async def test_checks_are_written_in_batches_with_none_lost(
     assert report.stored == 23
     counts = await services.storage.summary(services.clock() - 60)
     assert counts.success == 23
+
+
+async def test_every_url_of_a_long_list_is_stored_exactly_once(services: Services) -> None:
+    async with counting_server(delay=0.0) as (base, traffic):
+        rows = [(f"m{i}", f"{base}/page/{i}") for i in range(300)]
+        await services.storage.import_monitors(rows, services.clock())
+        report = await cycle(services, WRITE_BATCH_SIZE=7, CONCURRENCY=40, PER_HOST_LIMIT=0)
+    assert (report.probed, report.stored, traffic.requests) == (300, 300, 300)
+    monitors, _ = await services.storage.list_monitors(1000, 0)
+    per_monitor = [len(await services.storage.recent_checks(m.id, 5)) for m in monitors]
+    assert per_monitor == [1] * 300  # 300 rows, one per URL: none lost, none written twice
+
+
+async def test_checks_are_stored_while_probing_goes_on(services: Services, base_url: str) -> None:
+    rows = [(f"fast{i}", f"{base_url}/ok?i={i}") for i in range(6)] + [("hung", f"{base_url}/hang")]
+    await services.storage.import_monitors(rows, services.clock())
+    running = asyncio.create_task(cycle(services, TIMEOUT=3.0, WRITE_BATCH_SIZE=3))
+    for _ in range(100):  # up to 2 s, well inside the hung probe's 3 s
+        stored = await services.storage.summary(services.clock() - 60)
+        if stored.success == 6:
+            break
+        await asyncio.sleep(0.02)
+    assert stored.success == 6
+    assert not running.done()
+    report = await running
+    assert (report.stored, report.fail) == (7, 1)
+
+
+async def test_a_host_gets_at_most_its_limit_of_probes_at_once_and_waiting_is_no_timeout(
+    services: Services,
+) -> None:
+    async with counting_server(delay=0.3) as (base, traffic):
+        rows = [(f"m{i}", f"{base}/health/{i}") for i in range(12)]
+        await services.storage.import_monitors(rows, services.clock())
+        # 12 probes of 0.3 s, 2 at a time: the last starts about 1.5 s in, past TIMEOUT (1 s).
+        report = await cycle(services, PER_HOST_LIMIT=2, CONCURRENCY=12, TIMEOUT=1.0)
+    assert (report.success, report.fail) == (12, 0)
+    assert list(traffic.most_in_flight.values()) == [2]
+
+
+async def test_urls_of_one_host_share_its_connections_within_a_cycle(services: Services) -> None:
+    async with counting_server(delay=0.0) as (base, traffic):
+        rows = [(f"m{i}", f"{base}/health/{i}") for i in range(8)]
+        await services.storage.import_monitors(rows, services.clock())
+        report = await cycle(services, PER_HOST_LIMIT=1, CONCURRENCY=4)
+    assert report.success == 8
+    assert len(traffic.client_ports) == 1  # one connection, reused for the host's next URL
 
 
 async def test_queued_url_is_taken_in_and_probed_from_the_next_cycle(
@@ -142,3 +189,6 @@ async def test_a_second_cycle_is_skipped_while_one_runs(services: Services, base
     [target] = await services.storage.targets()
     checks = await services.storage.recent_checks(target.monitor_id, 10)
     assert [c.cause for c in checks] == [Cause.TIMEOUT]  # one cycle ran, the other was skipped
+    assert compute.outcomes[CycleOutcome.SKIPPED] == 1
+    totals = await services.storage.cycle_totals()
+    assert totals.by_outcome[CycleOutcome.SKIPPED] == 1

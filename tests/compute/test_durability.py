@@ -95,6 +95,7 @@ async def test_url_accepted_before_a_redis_restart_is_probed_after_it(
             assert await cache.depth() == 0  # ...and the client reconnects by itself
 
             report = await Compute(storage, cache, settings, clock=clock).cycle()
+        assert report is not None
         assert (report.activated, report.probed, report.success) == (1, 1, 1)
         monitor = await storage.get_monitor(posted.json()["id"])
         assert monitor.state is MonitorState.ACTIVE

@@ -8,14 +8,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import aiohttp
-
 from ..cache import URLQueue
 from ..config import Settings
 from ..errors import StorageUnavailable
-from ..models import Check, Status, Target
+from ..models import Check, Status
 from ..storage import Storage
-from .prober import probe
+from .plan import PlannedProbe, plan_probes
+from .prober import ProbeSessions, probe
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,13 @@ class CycleReport:
     fail: int
     stored: int
     duration_s: float
+    last_start_s: float  # seconds from the cycle's start to the start of its last probe
 
     def line(self) -> str:
         return (
             f"cycle done: {self.probed} URLs probed, {self.success} success, {self.fail} fail,"
-            f" {self.stored} checks stored, {self.activated} new monitors, {self.duration_s:.1f} s"
+            f" {self.stored} checks stored, {self.activated} new monitors, {self.duration_s:.1f} s,"
+            f" last probe started after {self.last_start_s:.1f} s"
         )
 
 
@@ -65,47 +67,78 @@ async def take_in_new_urls(storage: Storage, queue: URLQueue) -> int:
 async def run_cycle(
     storage: Storage,
     queue: URLQueue,
-    session: aiohttp.ClientSession,
+    sessions: ProbeSessions,
     settings: Settings,
     *,
     clock: Callable[[], float] = time.time,
 ) -> CycleReport:
-    """Run one cycle; raises StorageUnavailable or CacheUnavailable when it cannot run."""
+    """Run one cycle; raises StorageUnavailable or CacheUnavailable when it cannot run.
+
+    CONCURRENCY workers pull from one planned order (hosts interleaved), so at most CONCURRENCY
+    probes are in flight and no task is made per URL: memory stays flat however long the list is.
+    The workers start one after another over RAMP_UP_SECONDS rather than in one burst. A host with
+    more URLs than PER_HOST_LIMIT gets at most that many probes at once; the wait for a free slot
+    happens before the probe's own TIMEOUT starts, so queueing behind a busy host is never a timeout.
+    """
     started = clock()
     activated = await take_in_new_urls(storage, queue)
     targets = await storage.targets()
+    planned = plan_probes(
+        targets,
+        per_host_limit=settings.PER_HOST_LIMIT,
+        # A host coming up again within two rounds of the workers is probed while its connection
+        # is still warm; further off, the connection would only sit idle holding a socket.
+        reuse_window=2 * settings.CONCURRENCY,
+    )
+    del targets  # the plan holds them; one list of 100,000 is enough
     writer = _BatchWriter(storage, settings.WRITE_BATCH_SIZE)
-    todo: Iterator[Target] = iter(targets)
+    progress = Progress(len(planned), settings.CYCLE_INTERVAL, clock=clock, started=started)
+    host_slots = {p.host: asyncio.Semaphore(settings.PER_HOST_LIMIT) for p in planned if p.limited}
+    todo: Iterator[PlannedProbe] = iter(planned)
+    last_start = started
 
-    async def worker() -> None:
-        # Workers pull from one shared iterator: at most CONCURRENCY probes are in flight and no
-        # task is created per URL, so memory stays flat however long the list is.
-        for target in todo:
-            check = await probe(
-                session,
-                target,
-                timeout=settings.TIMEOUT,
-                max_body_bytes=settings.MAX_BODY_BYTES,
-                max_redirects=settings.MAX_REDIRECTS,
-            )
+    async def run_probe(item: PlannedProbe) -> Check:
+        nonlocal last_start
+        last_start = clock()
+        return await probe(
+            sessions.pick(keep_alive=item.keep_alive, warm=item.warm),
+            item.target,
+            timeout=settings.TIMEOUT,
+            max_body_bytes=settings.MAX_BODY_BYTES,
+            max_redirects=settings.MAX_REDIRECTS,
+            close_connection=item.warm and not item.keep_alive,
+        )
+
+    async def worker(delay: float) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        for item in todo:
+            if item.limited:
+                async with host_slots[item.host]:
+                    check = await run_probe(item)
+            else:
+                check = await run_probe(item)
             await writer.add(check)
+            progress.done_one()
 
-    workers = min(settings.CONCURRENCY, len(targets))
+    workers = min(settings.CONCURRENCY, len(planned))
+    step = settings.RAMP_UP_SECONDS / workers if workers else 0.0  # seconds between worker starts
     try:
         async with asyncio.TaskGroup() as group:
-            for _ in range(workers):
-                group.create_task(worker())
+            for number in range(workers):
+                group.create_task(worker(number * step))
     except ExceptionGroup as group_error:
         # Probes never raise; what comes out is a failed write. Surface the first one as it is.
         raise group_error.exceptions[0] from None
     await writer.flush()
     report = CycleReport(
         activated=activated,
-        probed=len(targets),
+        probed=len(planned),
         success=writer.success,
         fail=writer.fail,
         stored=writer.stored,
         duration_s=clock() - started,
+        last_start_s=last_start - started,
     )
     log.info(report.line())
     return report

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import ssl
 import sys
 import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -31,16 +34,27 @@ _CLEANUP_CLOSED_NEEDED = sys.version_info < (3, 12, 8) or (
 )
 
 
-def open_probe_session(settings: Settings) -> aiohttp.ClientSession:
-    """Open the one HTTP session a cycle shares between its probes; close it when the cycle ends.
+_CLOSE = {"Connection": "close"}
+
+# Seconds a kept connection may wait idle for its next probe. Only connections to a host probed
+# again within a few positions are kept (see plan.py), so this is a backstop, not a cache.
+KEEPALIVE_SECONDS = 5.0
+
+
+def open_probe_session(settings: Settings, *, keep_alive: bool = True) -> aiohttp.ClientSession:
+    """Open an HTTP session for a cycle's probes; close it when the cycle ends.
 
     Must be called inside a running event loop (aiohttp binds the connector to it). Cookies are not
     kept, so one probe never changes what the next sends; statuses >= 400 are returned, not raised.
+    Without `keep_alive` every connection is closed once its probe is done (and the request says
+    `Connection: close`), so probing many distinct hosts never piles up idle sockets.
     """
     connector = aiohttp.TCPConnector(
         limit=settings.CONCURRENCY,  # sockets open at once, over all hosts
         limit_per_host=settings.PER_HOST_LIMIT,  # 0 = no cap, as in Settings
         ttl_dns_cache=DNS_CACHE_SECONDS,
+        force_close=not keep_alive,
+        keepalive_timeout=KEEPALIVE_SECONDS if keep_alive else None,
         enable_cleanup_closed=_CLEANUP_CLOSED_NEEDED,
     )
     return aiohttp.ClientSession(
@@ -52,6 +66,29 @@ def open_probe_session(settings: Settings) -> aiohttp.ClientSession:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeSessions:
+    """A cycle's two sessions: `reuse` keeps connections for a host probed again soon, `once`
+    closes each connection after its probe."""
+
+    reuse: aiohttp.ClientSession
+    once: aiohttp.ClientSession
+
+    def pick(self, *, keep_alive: bool, warm: bool) -> aiohttp.ClientSession:
+        """`reuse` when a kept connection may be waiting (warm) or is wanted next (keep_alive)."""
+        return self.reuse if keep_alive or warm else self.once
+
+
+@contextlib.asynccontextmanager
+async def open_probe_sessions(settings: Settings) -> AsyncIterator[ProbeSessions]:
+    """Both sessions of one cycle, closed together when it ends."""
+    async with (
+        open_probe_session(settings, keep_alive=True) as reuse,
+        open_probe_session(settings, keep_alive=False) as once,
+    ):
+        yield ProbeSessions(reuse=reuse, once=once)
+
+
 async def probe(
     session: aiohttp.ClientSession,
     target: Target,
@@ -59,8 +96,12 @@ async def probe(
     timeout: float,  # noqa: ASYNC109  (seconds per probe; enforced below with asyncio.timeout)
     max_body_bytes: int,
     max_redirects: int,
+    close_connection: bool = False,
 ) -> Check:
     """GET `target.url` once and return the Check; never raises, except asyncio.CancelledError.
+
+    With `close_connection` the request says `Connection: close`, so the server ends the connection
+    after answering and it is not kept: for the last probe of a host on a session that keeps them.
 
     `timeout` (seconds) bounds the whole probe: DNS, connect, TLS, every redirect, headers and the
     body. At most `max_redirects` redirects are followed and at most `max_body_bytes` of the final
@@ -86,6 +127,7 @@ async def probe(
                 client_timeout=aiohttp.ClientTimeout(total=timeout),
                 max_body_bytes=max_body_bytes,
                 max_redirects=max_redirects,
+                headers=_CLOSE if close_connection else None,
             )
     except Exception as exc:  # CancelledError is a BaseException: it propagates
         cause = _cause_of(exc, responded=bool(status_seen), url=target.url)
@@ -119,10 +161,12 @@ async def _get(
     client_timeout: aiohttp.ClientTimeout,
     max_body_bytes: int,
     max_redirects: int,
+    headers: Mapping[str, str] | None,
 ) -> int:
     """Fetch `url`, read its capped body, return the final status (also put in `status_seen`)."""
     async with session.get(
         url,
+        headers=headers,
         allow_redirects=True,
         # aiohttp counts the redirect responses, not the redirects followed: with N it raises on the
         # N-th redirect response, so it follows N - 1, and 0 means no limit at all. N + 1 follows

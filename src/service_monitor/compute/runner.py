@@ -1,4 +1,5 @@
-"""Runs cycles for a process: once (the ECS scheduled task) or on an interval, never two at once."""
+"""Runs cycles for a process: once (the ECS scheduled task) or on an interval, and never two at once,
+neither in this process nor across processes, so an overrunning cycle makes the next one skip."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,17 +15,22 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ..cache import URLQueue
 from ..config import Settings
-from ..errors import Unavailable
+from ..errors import StorageUnavailable, Unavailable
+from ..models import CycleOutcome, CycleRecord
 from ..storage import Storage
 from .cycle import CycleReport, run_cycle
-from .prober import open_probe_session
+from .prober import open_probe_sessions
 
 log = logging.getLogger(__name__)
 
 
 class Compute:
-    """Holds what a cycle is handed; each cycle opens its own probe session, so no connection
-    or DNS answer outlives the cycle that made it."""
+    """Holds what a cycle is handed; each cycle opens its own probe sessions, so no connection
+    or DNS answer outlives the cycle that made it.
+
+    `outcomes` counts this process's cycles by outcome (done, overran, skipped, failed); the store
+    keeps the same record for every process (Storage.record_cycle), for metrics and /status.
+    """
 
     def __init__(
         self,
@@ -37,22 +44,71 @@ class Compute:
         self.queue = queue
         self.settings = settings
         self.clock = clock
+        self.outcomes: Counter[CycleOutcome] = Counter()
         self._running = asyncio.Lock()
         self._task: asyncio.Task[object] | None = None
 
-    async def cycle(self) -> CycleReport:
-        """Run one cycle; raises Unavailable when the database or the cache cannot be used."""
-        async with self._running, open_probe_session(self.settings) as session:
+    async def cycle(self) -> CycleReport | None:
+        """Run one cycle, or skip it (None) while another runs in this process or any other.
+
+        Raises Unavailable when the database or the cache cannot be used.
+        """
+        if self._running.locked():
+            await self._skip("the previous cycle of this process is still running")
+            return None
+        async with self._running, self.storage.cycle_lock() as held:
+            if not held:
+                await self._skip("another compute process is running a cycle")
+                return None
             self._task = asyncio.current_task()
-            return await run_cycle(
-                self.storage, self.queue, session, self.settings, clock=self.clock
+            started = self.clock()
+            try:
+                async with open_probe_sessions(self.settings) as sessions:
+                    report = await run_cycle(
+                        self.storage, self.queue, sessions, self.settings, clock=self.clock
+                    )
+            except Unavailable:
+                await self._record(CycleRecord(started, self.clock(), CycleOutcome.FAILED))
+                raise
+            interval = self.settings.CYCLE_INTERVAL
+            outcome = CycleOutcome.DONE
+            if report.duration_s > interval:
+                outcome = CycleOutcome.OVERRAN
+                log.warning(
+                    "cycle overran its %d s interval: it took %.0f s for %d URLs; cycles due"
+                    " meanwhile were skipped, not stacked. Raise CONCURRENCY or CYCLE_INTERVAL",
+                    interval,
+                    report.duration_s,
+                    report.probed,
+                )
+            await self._record(
+                CycleRecord(
+                    started_at=started,
+                    finished_at=started + report.duration_s,
+                    outcome=outcome,
+                    probed=report.probed,
+                    success=report.success,
+                    fail=report.fail,
+                    stored=report.stored,
+                )
             )
+            return report
+
+    async def _skip(self, why: str) -> None:
+        log.warning("cycle skipped: %s", why)
+        now = self.clock()
+        await self._record(CycleRecord(now, now, CycleOutcome.SKIPPED))
+
+    async def _record(self, record: CycleRecord) -> None:
+        """Count the outcome here and in the store; a store that is down loses only the record."""
+        self.outcomes[record.outcome] += 1
+        try:
+            await self.storage.record_cycle(record)
+        except StorageUnavailable as exc:
+            log.warning("cycle outcome %s not recorded: %s", record.outcome.value, exc)
 
     async def scheduled_cycle(self) -> None:
         """The scheduler's job: a cycle that cannot run is logged, and the next one tries again."""
-        if self._running.locked():
-            log.warning("cycle skipped: the previous cycle is still running")
-            return
         try:
             await self.cycle()
         except Unavailable as exc:
@@ -72,7 +128,9 @@ class Compute:
 def start_scheduler(compute: Compute, interval_s: float) -> AsyncIOScheduler:
     """Run a cycle now and then every `interval_s` seconds on the running event loop.
 
-    max_instances=1 with coalesce: a cycle that overruns delays the next one, never stacks it.
+    A cycle due while the previous one still runs is started and skips at once (Compute.cycle
+    records it), so an overrun is counted and logged by us; max_instances=2 lets that skip run
+    beside the long cycle, and coalesce folds several missed runs into one.
     """
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
@@ -80,7 +138,7 @@ def start_scheduler(compute: Compute, interval_s: float) -> AsyncIOScheduler:
         "interval",
         seconds=interval_s,
         next_run_time=datetime.now(UTC),
-        max_instances=1,
+        max_instances=2,
         coalesce=True,
         misfire_grace_time=max(1, int(interval_s)),
         id="cycle",

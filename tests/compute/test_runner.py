@@ -1,0 +1,79 @@
+"""Cycles as a process runs them: never two at once, here or in another process; an overrun is
+reported and recorded, and every outcome is kept in the store."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from service_monitor.api.deps import Services
+from service_monitor.compute.runner import Compute
+from service_monitor.models import CycleOutcome
+from tests.targets import target_server
+
+
+@pytest.fixture
+async def base_url() -> AsyncIterator[str]:
+    async with target_server() as url:
+        yield url
+
+
+def compute_for(services: Services, **overrides: object) -> Compute:
+    settings = services.settings.model_copy(update={"TIMEOUT": 1.0, **overrides})
+    return Compute(services.storage, services.cache, settings, clock=time.time)
+
+
+async def test_a_cycle_within_its_interval_is_recorded_as_done(
+    services: Services, base_url: str
+) -> None:
+    await services.storage.import_monitors([("ok", f"{base_url}/ok")], services.clock())
+    compute = compute_for(services)
+    report = await compute.cycle()
+    assert report is not None
+    assert report.stored == 1
+    totals = await services.storage.cycle_totals()
+    assert totals.by_outcome[CycleOutcome.DONE] == 1
+    assert totals.last is not None
+    assert (totals.last.probed, totals.last.stored) == (1, 1)
+    assert totals.last_success_at == totals.last.finished_at
+
+
+async def test_a_cycle_longer_than_its_interval_is_reported_and_recorded_as_overrun(
+    services: Services, base_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await services.storage.import_monitors([("hung", f"{base_url}/hang")], services.clock())
+    compute = compute_for(services, TIMEOUT=1.5, CYCLE_INTERVAL=1)
+    report = await compute.cycle()
+    assert report is not None
+    assert report.duration_s > 1
+    assert compute.outcomes == {CycleOutcome.OVERRAN: 1}
+    totals = await services.storage.cycle_totals()
+    assert totals.by_outcome[CycleOutcome.OVERRAN] == 1
+    assert totals.last_success_at is not None  # it finished: monitoring did not stop
+    assert any(
+        r.levelno == logging.WARNING and "cycle overran its 1 s interval" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+async def test_a_cycle_is_skipped_while_another_process_holds_the_cycle_lock(
+    services: Services, base_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await services.storage.import_monitors([("ok", f"{base_url}/ok")], services.clock())
+    compute = compute_for(services)
+    # The lock taken here is a separate lock session (a connection of its own on MySQL, an open
+    # file of its own on SQLite): to the compute it is another process holding it.
+    async with services.storage.cycle_lock() as held:
+        assert held
+        assert await compute.cycle() is None
+    [target] = await services.storage.targets()
+    assert await services.storage.recent_checks(target.monitor_id, 5) == []  # nothing probed
+    totals = await services.storage.cycle_totals()
+    assert totals.by_outcome[CycleOutcome.SKIPPED] == 1
+    assert any(
+        "another compute process is running a cycle" in r.getMessage() for r in caplog.records
+    )
+    assert await compute.cycle() is not None  # the lock is free again: the next cycle runs
