@@ -284,6 +284,7 @@ def main() -> None:
         f" concurrency {args.concurrency}, timeout {args.timeout:g} s, {os.cpu_count()} CPUs,"
         f" open files limit {fd_limit:,}"
     )
+    per_probe: dict[int, dict[str, float]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for size in sizes:
@@ -303,6 +304,14 @@ def main() -> None:
                         )
                 if all(samples[v] for v in VARIANTS):
                     report(size, samples)
+                per_probe[size] = {
+                    v: statistics.median(s.cpu_s for s in samples[v]) / size for v in variants
+                }
+            if 10_000 in per_probe and 100_000 in per_probe:
+                print("\nCPU per probe at 100,000 URLs / at 10,000 (1.0 = linear):")
+                for variant in variants:
+                    ratio = per_probe[100_000][variant] / per_probe[10_000][variant]
+                    print(f"  {LABELS[variant]:28} {ratio:.2f}x")
     finally:
         farm.terminate()
         farm.wait()
