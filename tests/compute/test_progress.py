@@ -17,15 +17,20 @@ class Clock:
         return self.now
 
 
+def run(total: int, interval: float, seconds_per_probe: float) -> None:
+    """Finish `total` probes, one every `seconds_per_probe` on a clock moved by hand."""
+    clock = Clock()
+    progress = Progress(total, interval, clock=clock, started=clock.now)
+    for _ in range(total):
+        clock.now += seconds_per_probe
+        progress.done_one()
+
+
 def test_a_long_cycle_reports_every_tenth_with_rate_and_eta(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    clock = Clock()
-    progress = Progress(1000, 600, clock=clock, started=clock.now)
-    for _ in range(1000):
-        clock.now += 0.125  # 8 probes/s: 125 s in all
-        progress.done_one()
+    run(1000, 600, 0.125)  # 8 probes/s: 125 s in all
     lines = [r.getMessage() for r in caplog.records if "cycle progress" in r.getMessage()]
     # 10% comes after 12.5 s, before PROGRESS_AFTER_S: not worth a line; 100% is "cycle done".
     assert PROGRESS_AFTER_S == 20
@@ -36,11 +41,7 @@ def test_a_long_cycle_reports_every_tenth_with_rate_and_eta(
 
 def test_a_short_cycle_says_nothing_until_done(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    clock = Clock()
-    progress = Progress(7, 600, clock=clock, started=clock.now)
-    for _ in range(7):
-        clock.now += 0.5
-        progress.done_one()
+    run(7, 600, 0.5)
     assert caplog.records == []
 
 
@@ -48,11 +49,7 @@ def test_a_cycle_that_will_overrun_is_warned_about_once_early(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    clock = Clock()
-    progress = Progress(1000, 60, clock=clock, started=clock.now)
-    for _ in range(1000):
-        clock.now += 0.1  # 100 s for a 60 s interval
-        progress.done_one()
+    run(1000, 60, 0.1)  # 100 s for a 60 s interval
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
         "cycle will overrun its 60 s interval: 100 of 1000 URLs done after 10 s, ETA 90 s more;"
