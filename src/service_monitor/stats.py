@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,9 @@ class Stats:
     """Serves statistics under the seed's rule: a cached result younger than `max_age` seconds is
     served as it is; otherwise the database is asked and the cache updated. `use_cache=False`
     skips and overwrites the entry. A cache that fails is logged and bypassed, never fatal.
+
+    Concurrent misses for one key in this process share one database query (single flight), so a
+    cold cache under load costs the database one query per statistic, not one per request.
     """
 
     def __init__(
@@ -49,6 +53,15 @@ class Stats:
         self._cache = cache
         self._max_age = max_age
         self._clock = clock
+        self._in_flight: dict[str, asyncio.Future[str]] = {}  # key -> the query being run for it
+
+    async def refresh(self) -> None:
+        """Recompute every statistic and overwrite its cache entry: the compute calls this after
+        each cycle, so API requests find fresh entries instead of missing."""
+        for status in Status:
+            for span in Span:
+                await self.top(status, span, use_cache=False)
+        await self.summary(use_cache=False)
 
     async def top(self, status: Status, span: Span, *, use_cache: bool = True) -> Served:
         async def compute(now: float) -> str:
@@ -81,7 +94,32 @@ class Stats:
                 entry = None
             if entry is not None and 0 <= now - entry.stored_at < self._max_age:
                 return Served(entry.value, cached=True, age=int(now - entry.stored_at))
-        body = await compute(now)
+            running = self._in_flight.get(key)
+            if running is not None:  # the same miss is being answered: share its answer
+                try:
+                    return Served(await asyncio.shield(running), cached=False, age=0)
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise  # this request was cancelled, not the one it waited for
+                    # The request answering it went away (its client hung up): query here.
+        # cache=false always runs its own query: it asks for the newest data, not a shared answer.
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        if use_cache:
+            self._in_flight[key] = future
+        try:
+            body = await compute(now)
+            future.set_result(body)
+        except asyncio.CancelledError:
+            future.cancel()  # those waiting run the query themselves
+            raise
+        except Exception as exc:
+            future.set_exception(exc)  # those waiting get the same error (a 503, say)
+            future.exception()  # marked as seen: there may be nobody waiting
+            raise
+        finally:
+            if self._in_flight.get(key) is future:
+                del self._in_flight[key]
         try:
             await self._cache.set(key, body, now)
         except CacheUnavailable as exc:

@@ -3,6 +3,7 @@ reported and recorded, and every outcome is kept in the store."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -11,7 +12,8 @@ import pytest
 
 from service_monitor.api.deps import Services
 from service_monitor.compute.runner import Compute
-from service_monitor.models import CycleOutcome
+from service_monitor.models import CycleOutcome, Span, Status
+from service_monitor.stats import Stats
 from tests.targets import target_server
 
 
@@ -21,9 +23,9 @@ async def base_url() -> AsyncIterator[str]:
         yield url
 
 
-def compute_for(services: Services, **overrides: object) -> Compute:
+def compute_for(services: Services, stats: Stats | None = None, **overrides: object) -> Compute:
     settings = services.settings.model_copy(update={"TIMEOUT": 1.0, **overrides})
-    return Compute(services.storage, services.cache, settings, clock=time.time)
+    return Compute(services.storage, services.cache, settings, clock=time.time, stats=stats)
 
 
 async def test_a_cycle_within_its_interval_is_recorded_as_done(
@@ -77,3 +79,21 @@ async def test_a_cycle_is_skipped_while_another_process_holds_the_cycle_lock(
         "another compute process is running a cycle" in r.getMessage() for r in caplog.records
     )
     assert await compute.cycle() is not None  # the lock is free again: the next cycle runs
+
+
+async def test_after_a_cycle_every_statistic_is_a_fresh_cache_hit_with_its_results(
+    services: Services, base_url: str
+) -> None:
+    await services.storage.import_monitors([("ok", f"{base_url}/ok")], services.clock())
+    await services.stats.summary()  # cached before the cycle: zero checks
+    compute = compute_for(services, stats=services.stats)
+    await compute.cycle()
+    for status in Status:
+        for span in Span:
+            served = await services.stats.top(status, span)
+            assert served.cached, (status, span)
+            expected = [{"name": "ok", "url": f"{base_url}/ok", "count": 1}]
+            assert json.loads(served.body) == (expected if status is Status.SUCCESS else [])
+    summary = await services.stats.summary()
+    assert summary.cached
+    assert json.loads(summary.body)[0] == {"status": "success", "count": 1}

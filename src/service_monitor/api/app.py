@@ -55,7 +55,9 @@ def create_app(
                 app.state.services = Services(settings, storage, cache)
             ready: Services = app.state.services
             if run_compute:
-                compute = Compute(ready.storage, ready.cache, settings, clock=ready.clock)
+                compute = Compute(
+                    ready.storage, ready.cache, settings, clock=ready.clock, stats=ready.stats
+                )
                 if data_path is not None:
                     await import_monitors_csv(ready.storage, data_path, ready.clock())
                 scheduler = start_scheduler(compute, settings.CYCLE_INTERVAL)

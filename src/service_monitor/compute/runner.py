@@ -17,6 +17,7 @@ from ..cache import URLQueue
 from ..config import Settings
 from ..errors import StorageUnavailable, Unavailable
 from ..models import CycleOutcome, CycleRecord
+from ..stats import Stats
 from ..storage import Storage
 from .cycle import CycleReport, run_cycle
 from .prober import open_probe_sessions
@@ -30,6 +31,8 @@ class Compute:
 
     `outcomes` counts this process's cycles by outcome (done, overran, skipped, failed); the store
     keeps the same record for every process (Storage.record_cycle), for metrics and /status.
+    With `stats`, every statistic's cache entry is recomputed after each cycle, so the API's
+    requests are cache hits in steady state.
     """
 
     def __init__(
@@ -39,8 +42,10 @@ class Compute:
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
+        stats: Stats | None = None,
     ) -> None:
         self.storage = storage
+        self.stats = stats
         self.queue = queue
         self.settings = settings
         self.clock = clock
@@ -92,7 +97,16 @@ class Compute:
                     stored=report.stored,
                 )
             )
+            await self._refresh_stats()
             return report
+
+    async def _refresh_stats(self) -> None:
+        if self.stats is None:
+            return
+        try:
+            await self.stats.refresh()
+        except StorageUnavailable as exc:  # the API recomputes on its next miss instead
+            log.warning("statistics not refreshed after the cycle: %s", exc)
 
     async def _skip(self, why: str) -> None:
         log.warning("cycle skipped: %s", why)

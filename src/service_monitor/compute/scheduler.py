@@ -14,6 +14,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ..cache import open_cache
 from ..config import Settings, settings_or_exit
 from ..errors import Unavailable
 from ..logs import configure_logging
+from ..stats import Stats
 from ..storage import open_storage
 from .importer import import_monitors_csv
 from .runner import Compute, start_scheduler
@@ -77,7 +79,8 @@ async def run(
         log.error("cannot run: %s", exc)
         await storage.close()
         return 1
-    compute = Compute(storage, cache, settings)
+    stats = Stats(storage, cache, max_age=settings.CACHE_MAX_AGE, clock=time.time)
+    compute = Compute(storage, cache, settings, stats=stats)
     try:
         if data_path is not None:
             await import_monitors_csv(storage, data_path, compute.clock())
