@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service_monitor.config import Settings
+from service_monitor.config import Settings, load_settings
+from service_monitor.models import Check, Counts, Status
+from service_monitor.storage import open_storage
 from tests.conftest import (
     MYSQL_DATABASE,
     MYSQL_HOST,
@@ -266,3 +269,30 @@ async def test_api_command_serves_the_api(tmp_path: Path) -> None:
         httpx.AsyncClient(base_url=base) as client,
     ):
         assert (await client.get("/urls/summary")).status_code == 200
+
+
+async def test_cleanup_command_rolls_up_and_prunes_unless_a_cycle_runs(
+    deployment: dict[str, str],
+) -> None:
+    settings = load_settings(**{k: v for k, v in deployment.items() if k in SETTING_NAMES})
+    storage = await open_storage(settings)
+    try:
+        monitor = await storage.add_monitor("old", "http://old.example/", time.time())
+        now = time.time()
+        await storage.add_checks(
+            [Check(monitor.id, now - days * 86400, Status.SUCCESS, 200, 5) for days in (40, 1)]
+        )
+        cli = (sys.executable, "-m", "service_monitor.cli", "cleanup")
+        async with storage.cycle_lock() as held:
+            assert held
+            code, output = await run_to_end(*cli, env=deployment)
+        assert code == 1
+        assert "a cycle is running" in output
+        assert await storage.summary(now - 50 * 86400) == Counts(success=2, fail=0)
+
+        code, output = await run_to_end(*cli, env=deployment)
+        assert code == 0, output
+        assert "removed 1 raw checks" in output
+        assert await storage.summary(now - 50 * 86400) == Counts(success=1, fail=0)
+    finally:
+        await storage.close()

@@ -1,4 +1,4 @@
-"""The `service-monitor` command: serve (API and compute in one process), api, compute, import."""
+"""The `service-monitor` command: serve (API and compute in one process), api, compute, import, cleanup."""
 
 from __future__ import annotations
 
@@ -76,6 +76,43 @@ def _import(args: argparse.Namespace) -> int:
         return 1
 
 
+def _cleanup(args: argparse.Namespace) -> int:
+    from .compute.maintenance import maintain
+    from .storage import open_storage
+
+    settings = _settings()
+
+    async def run() -> int:
+        storage = await open_storage(settings)
+        try:
+            async with storage.cycle_lock() as held:
+                if not held:  # a rollup must not race a cycle's writes; the cycle does it anyway
+                    print(
+                        "service-monitor: a cycle is running and will roll up and prune when it"
+                        " ends; nothing done",
+                        file=sys.stderr,
+                    )
+                    return 1
+                done = await maintain(
+                    storage, time.time(), rollup_days=settings.ROLLUP_RETENTION_DAYS
+                )
+        finally:
+            await storage.close()
+        pruned = done.pruned
+        print(
+            f"rolled up {done.hours_rolled_up} hours; removed {pruned.checks} raw checks,"
+            f" {pruned.rollups} rollup rows, {pruned.cycles} cycle records"
+            f" in {pruned.batches} batches (longest {pruned.longest_batch_s:.3f} s)"
+        )
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except Unavailable as exc:
+        print(f"service-monitor: {exc}", file=sys.stderr)
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="service-monitor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help="upsert a name,url CSV into the store")
     importer.add_argument("path", type=Path)
     importer.set_defaults(run=_import)
+
+    cleanup = commands.add_parser(
+        "cleanup",
+        help="roll up finished hours and remove what retention no longer keeps (the compute"
+        " also does this after every cycle)",
+    )
+    cleanup.set_defaults(run=_cleanup)
     return parser
 
 

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     )
     MAX_REDIRECTS: int = Field(10, ge=0, le=50, description="redirects followed per probe")
     WRITE_BATCH_SIZE: int = Field(500, ge=1, le=100000, description="checks written per insert")
+    ROLLUP_RETENTION_DAYS: int = Field(
+        400,
+        ge=31,
+        le=36500,
+        description="days daily rollups are kept (hourly ones 31 days, raw checks 30 days and 1 hour)",
+    )
     USER_AGENT: str = Field("service-monitor/0.1", description="User-Agent header of every probe")
     LOG_LEVEL: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="log level")
 

@@ -130,6 +130,17 @@ class CycleTotals:
     last_success_at: float | None  # finished_at of the newest DONE or OVERRAN record
 
 
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    """What one retention pass removed, and how long its longest single batch held the store."""
+
+    checks: int = 0  # raw checks older than the longest window (and its margin)
+    rollups: int = 0  # rollup rows past their retention
+    cycles: int = 0  # cycle records past the rollup retention
+    batches: int = 0  # delete statements run, each in its own short transaction
+    longest_batch_s: float = 0.0  # seconds the slowest batch took (its locks last that long)
+
+
 def validate_name(name: str) -> str:
     """Return `name` unchanged if it is 1..100 printable characters, else raise ValueError saying why."""
     if not name or not name.strip():

@@ -12,8 +12,9 @@ import pytest
 
 from service_monitor.api.deps import Services
 from service_monitor.compute.runner import Compute
-from service_monitor.models import CycleOutcome, Span, Status
+from service_monitor.models import Cause, Check, Counts, CycleOutcome, Span, Status
 from service_monitor.stats import Stats
+from service_monitor.storage.sql import SQLStorage
 from tests.targets import target_server
 
 
@@ -97,3 +98,26 @@ async def test_after_a_cycle_every_statistic_is_a_fresh_cache_hit_with_its_resul
     summary = await services.stats.summary()
     assert summary.cached
     assert json.loads(summary.body)[0] == {"status": "success", "count": 1}
+
+
+async def test_a_cycle_rolls_up_the_hours_before_it_and_prunes_what_retention_drops(
+    services: Services, base_url: str
+) -> None:
+    monitor = await services.storage.add_monitor("ok", f"{base_url}/ok", services.clock())
+    await services.storage.activate()
+    now = time.time()
+    old = [Check(monitor.id, now - 40 * 86400, Status.SUCCESS, 200, 5)]  # beyond 30 days + 1 h
+    hour_ago = [Check(monitor.id, now - 3600, Status.FAIL, 500, 5, Cause.HTTP_STATUS)]
+    await services.storage.add_checks(old + hour_ago)
+
+    await compute_for(services).cycle()
+
+    storage = services.storage
+    assert isinstance(storage, SQLStorage)
+    hours = [int(r[0]) for r in await storage._fetch("SELECT hour FROM rollup_hours")]
+    # Rolled up to this hour: the rollup at its start counts the check made an hour ago.
+    assert int(now // 3600) in hours
+    assert await storage._fetch(
+        "SELECT COUNT(*) FROM checks WHERE checked_at < ?", (now * 1000 - 31 * 86400_000,)
+    ) == [(0,)]
+    assert await storage.monitor_counts(monitor.id, [now - 7200]) == [Counts(success=1, fail=1)]

@@ -20,6 +20,7 @@ from ..models import CycleOutcome, CycleRecord
 from ..stats import Stats
 from ..storage import Storage
 from .cycle import CycleReport, run_cycle
+from .maintenance import maintain
 from .prober import open_probe_sessions
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,9 @@ class Compute:
 
     `outcomes` counts this process's cycles by outcome (done, overran, skipped, failed); the store
     keeps the same record for every process (Storage.record_cycle), for metrics and /status.
-    With `stats`, every statistic's cache entry is recomputed after each cycle, so the API's
-    requests are cache hits in steady state.
+    After each cycle, still under the cycle lock, the finished hours are rolled up and retention
+    applied (compute/maintenance.py); then, with `stats`, every statistic's cache entry is
+    recomputed, so the API's requests are cache hits in steady state.
     """
 
     def __init__(
@@ -97,8 +99,17 @@ class Compute:
                     stored=report.stored,
                 )
             )
+            await self._maintain()
             await self._refresh_stats()
             return report
+
+    async def _maintain(self) -> None:
+        try:
+            await maintain(
+                self.storage, self.clock(), rollup_days=self.settings.ROLLUP_RETENTION_DAYS
+            )
+        except StorageUnavailable as exc:  # the next cycle's maintenance catches up
+            log.warning("rollups and retention not run after the cycle: %s", exc)
 
     async def _refresh_stats(self) -> None:
         if self.stats is None:

@@ -7,7 +7,17 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from ..config import Settings
-from ..models import Check, Counts, CycleRecord, CycleTotals, Monitor, Status, Target, TopEntry
+from ..models import (
+    Check,
+    Counts,
+    CycleRecord,
+    CycleTotals,
+    Monitor,
+    PruneReport,
+    Status,
+    Target,
+    TopEntry,
+)
 
 
 class Storage(Protocol):
@@ -53,6 +63,23 @@ class Storage(Protocol):
 
     async def summary(self, since: float) -> Counts:
         """Checks of every monitor since `since`, by status."""
+
+    # -- rollups and retention --
+    async def roll_up(self, now: float) -> int:
+        """Bring the rollups up to the last hour boundary before `now`; returns the hours added.
+
+        Only ever speeds the statistics up: top, summary and monitor_counts are exact to the check
+        whether or not, and whenever, it has run, and checks stored later for hours already rolled
+        up are added to those rollups. Not meant to run while checks are being added: the
+        compute calls it after each cycle, under the cycle lock (see storage/rollups.py).
+        """
+
+    async def prune(self, now: float, *, rollup_days: int, batch: int = 5000) -> PruneReport:
+        """Remove raw checks the windows no longer reach (older than 30 days and one hour before
+        `now`), rollups and cycle records older than `rollup_days`, in batches of at most `batch`
+        rows, each its own short transaction. Statistics stay exact for every window ending at or
+        after `now`.
+        """
 
     # -- cycles --
     def cycle_lock(self) -> contextlib.AbstractAsyncContextManager[bool]:

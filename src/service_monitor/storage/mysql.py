@@ -15,7 +15,7 @@ from asyncmy import errors as mysql_errors
 
 from ..config import Settings
 from ..errors import StorageUnavailable
-from .sql import Executed, Row, SQLStorage
+from .sql import Executed, Row, SQLStorage, Transaction
 
 _TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
@@ -60,6 +60,20 @@ MIGRATIONS: list[list[str]] = [
             KEY cycles_finished (finished_at)
         ) {_TABLE_OPTIONS}""",
     ],
+    # 3: hourly rollups, running totals per monitor (see storage/rollups.py), and the hours done.
+    [
+        f"""CREATE TABLE IF NOT EXISTS rollups (
+            hour INT NOT NULL,
+            monitor_id INT UNSIGNED NOT NULL,
+            success BIGINT NOT NULL,
+            fail BIGINT NOT NULL,
+            success_latency_ms BIGINT NOT NULL,
+            PRIMARY KEY (hour, monitor_id)
+        ) {_TABLE_OPTIONS}""",
+        f"""CREATE TABLE IF NOT EXISTS rollup_hours (
+            hour INT NOT NULL PRIMARY KEY
+        ) {_TABLE_OPTIONS}""",
+    ],
 ]
 
 _UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR
@@ -84,8 +98,8 @@ def cycle_lock_name(database: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _dialect(sql: str) -> str:
-    """Our SQL is written with `?` placeholders; asyncmy takes `%s`."""
-    return sql.replace("?", "%s")
+    """Our SQL is written with `?` placeholders; asyncmy takes `%s` (and `%%` for a modulo)."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class MySQLStorage(SQLStorage):
@@ -96,6 +110,13 @@ class MySQLStorage(SQLStorage):
     UPSERT_MONITOR = (
         "INSERT INTO monitors (name, url, url_key, created_at, state) VALUES (?, ?, ?, ?, ?)"
         " ON DUPLICATE KEY UPDATE name = VALUES(name), state = VALUES(state)"
+    )
+    ADD_TO_ROLLUPS_AFTER = (
+        "INSERT INTO rollups (hour, monitor_id, success, fail, success_latency_ms)"
+        " SELECT hour, ?, ?, ?, ? FROM rollup_hours WHERE hour > ?"
+        " ON DUPLICATE KEY UPDATE success = success + VALUES(success),"
+        " fail = fail + VALUES(fail),"
+        " success_latency_ms = success_latency_ms + VALUES(success_latency_ms)"
     )
 
     def __init__(self, pool: Any, where: str, settings: Settings) -> None:
@@ -143,14 +164,14 @@ class MySQLStorage(SQLStorage):
             await cursor.execute(_dialect(sql), params)
             return Executed(cursor.rowcount, cursor.lastrowid)
 
-    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Transaction]:
         try:
             async with self._pool.acquire() as connection:
                 await connection.begin()
                 try:
                     async with connection.cursor() as cursor:
-                        # asyncmy folds INSERT ... VALUES into multi-row statements here.
-                        await cursor.executemany(_dialect(sql), rows)
+                        yield _MySQLTransaction(cursor)
                 except BaseException:
                     await connection.rollback()
                     raise
@@ -223,6 +244,23 @@ class MySQLStorage(SQLStorage):
     async def close(self) -> None:
         self._pool.close()
         await self._pool.wait_closed()
+
+
+class _MySQLTransaction:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        await self._cursor.execute(_dialect(sql), params)
+        return list(await self._cursor.fetchall())
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+        await self._cursor.execute(_dialect(sql), params)
+        return Executed(self._cursor.rowcount, self._cursor.lastrowid)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        # asyncmy folds INSERT ... VALUES into multi-row statements here.
+        await self._cursor.executemany(_dialect(sql), rows)
 
 
 def _connect_args(settings: Settings) -> dict[str, Any]:

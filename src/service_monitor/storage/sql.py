@@ -9,10 +9,12 @@ them.
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import DuplicateURL, MonitorNotFound
 from ..models import (
@@ -24,11 +26,13 @@ from ..models import (
     CycleTotals,
     Monitor,
     MonitorState,
+    PruneReport,
     Status,
     Target,
     TopEntry,
     url_key,
 )
+from . import rollups
 
 Row = tuple[Any, ...]
 
@@ -89,6 +93,16 @@ def _cycle(row: Row) -> CycleRecord:
     )
 
 
+class Transaction(Protocol):
+    """The statements a backend runs inside one transaction."""
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed: ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
 class SQLStorage(abc.ABC):
     """Implements the Storage interface over a backend's primitives."""
 
@@ -96,6 +110,9 @@ class SQLStorage(abc.ABC):
     # insert-or-update a monitor by url_key (name and state from the new row).
     INSERT_MONITOR_IF_ABSENT: str
     UPSERT_MONITOR: str
+    # Add late checks' (success, fail, success latency) to every rollup of one monitor after an
+    # hour: params (monitor_id, success, fail, success_latency_ms, hour); rows missing are made.
+    ADD_TO_ROLLUPS_AFTER: str
 
     # -- primitives, per backend --
     @abc.abstractmethod
@@ -105,8 +122,14 @@ class SQLStorage(abc.ABC):
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Executed: ...
 
     @abc.abstractmethod
+    def _transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:
+        """Statements run through the yielded Transaction commit together when the block ends, or
+        roll back together when it raises."""
+
     async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run the statement for every row in one transaction."""
+        async with self._transaction() as tx:
+            await tx.executemany(sql, rows)
 
     @abc.abstractmethod
     def cycle_lock(self) -> contextlib.AbstractAsyncContextManager[bool]:
@@ -201,9 +224,19 @@ class SQLStorage(abc.ABC):
             )
             for c in checks
         ]
-        await self._executemany(
-            f"INSERT INTO checks ({_CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
-        )
+        async with self._transaction() as tx:
+            await tx.executemany(
+                f"INSERT INTO checks ({_CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
+            )
+            # Read after the insert, so the answer includes any hour rolled up meanwhile.
+            newest = (await tx.fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
+            if newest is None or min(row[1] for row in rows) >= newest * rollups.HOUR_MS:
+                return  # the usual case: nothing older than the newest rollup
+            for late in rollups.late_checks(rows, int(newest)):
+                await tx.execute(
+                    self.ADD_TO_ROLLUPS_AFTER,
+                    (late.monitor_id, late.success, late.fail, late.success_latency_ms, late.hour),
+                )
 
     async def recent_checks(self, monitor_id: int, limit: int) -> list[Check]:
         rows = await self._fetch(
@@ -214,43 +247,102 @@ class SQLStorage(abc.ABC):
         return [_check(row) for row in rows]
 
     async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
-        if not since:
-            return []
-        bounds = [to_ms(s) for s in since]
-        sums = ", ".join(
-            "COALESCE(SUM(CASE WHEN checked_at >= ? THEN 1 ELSE 0 END), 0)" for _ in bounds
-        )
-        rows = await self._fetch(
-            f"SELECT status, {sums} FROM checks WHERE monitor_id = ? AND checked_at >= ?"
-            " GROUP BY status",
-            (*bounds, monitor_id, min(bounds)),
-        )
-        by_status = {int(row[0]): row[1:] for row in rows}
-        ok = by_status.get(1, (0,) * len(bounds))
-        bad = by_status.get(0, (0,) * len(bounds))
-        return [Counts(success=int(s), fail=int(f)) for s, f in zip(ok, bad, strict=True)]
+        return [await self._counts(to_ms(s), monitor_id) for s in since]
 
     async def top(self, status: Status, since: float, limit: int) -> list[TopEntry]:
-        # Count per monitor first (a covering range scan of the (status, checked_at, monitor_id)
-        # index), then join the few winners' names; deleted monitors are not listed.
+        # Count per monitor first (two rollup rows and an hour or two of raw checks each), then
+        # join the names; deleted monitors are not listed.
+        since_ms = to_ms(since)
+        parts, params = rollups.top_parts(
+            _STATUS_CODE[status], since_ms, await self._edges(since_ms)
+        )
         rows = await self._fetch(
             "SELECT m.name, m.url, t.n FROM ("
-            "  SELECT monitor_id, COUNT(*) AS n FROM checks"
-            "  WHERE status = ? AND checked_at >= ? GROUP BY monitor_id"
+            f"  SELECT monitor_id, SUM(n) AS n FROM ({parts}) p GROUP BY monitor_id"
             ") t JOIN monitors m ON m.id = t.monitor_id"
-            " WHERE m.state <> ?"
+            " WHERE m.state <> ? AND t.n > 0"
             " ORDER BY t.n DESC, m.name, m.url LIMIT ?",
-            (_STATUS_CODE[status], to_ms(since), int(MonitorState.DELETED), limit),
+            (*params, int(MonitorState.DELETED), limit),
         )
         return [TopEntry(name=row[0], url=row[1], count=int(row[2])) for row in rows]
 
     async def summary(self, since: float) -> Counts:
-        rows = await self._fetch(
-            "SELECT status, COUNT(*) FROM checks WHERE checked_at >= ? GROUP BY status",
-            (to_ms(since),),
+        return await self._counts(to_ms(since), None)
+
+    async def _counts(self, since_ms: int, monitor_id: int | None) -> Counts:
+        parts, params = rollups.count_parts(since_ms, await self._edges(since_ms), monitor_id)
+        rows = await self._fetch(f"SELECT SUM(s), SUM(f) FROM ({parts}) p", params)
+        success, fail = rows[0] if rows else (None, None)
+        return Counts(success=int(success or 0), fail=int(fail or 0))
+
+    async def _edges(self, since_ms: int) -> rollups.Edges | None:
+        rows = await self._fetch(rollups.EDGES_SQL, (rollups.first_hour_from(since_ms),))
+        return rollups.edges(since_ms, rows[0])
+
+    # -- rollups and retention --
+    async def roll_up(self, now: float) -> int:
+        target = rollups.hour_of(to_ms(now))
+        newest = (await self._fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
+        added = 0
+        if newest is None:
+            oldest = (await self._fetch(rollups.NEXT_CHECK_SQL, (0, 0)))[0][0]
+            if oldest is None or rollups.hour_of(int(oldest)) > target:
+                return 0  # no check before the target hour yet: nothing to roll up
+            # Nothing was made before the oldest check's hour: its rollup is all zeros, no rows.
+            newest = rollups.hour_of(int(oldest))
+            await self._execute("INSERT INTO rollup_hours (hour) VALUES (?)", (newest,))
+            added = 1
+        previous = int(newest)
+        while previous < target:
+            from_ms = previous * rollups.HOUR_MS
+            upcoming = (await self._fetch(rollups.NEXT_CHECK_SQL, (from_ms, from_ms)))[0][0]
+            if upcoming is None or rollups.hour_of(int(upcoming)) >= target:
+                break  # no check before the target hour: nothing new to roll up
+            hour = rollups.hour_of(int(upcoming)) + 1
+            async with self._transaction() as tx:  # rows and their hour appear together
+                await tx.execute(
+                    rollups.ROLL_UP_HOUR_SQL, (hour, previous, from_ms, hour * rollups.HOUR_MS)
+                )
+                await tx.execute("INSERT INTO rollup_hours (hour) VALUES (?)", (hour,))
+            added += 1
+            previous = hour
+        return added
+
+    async def prune(self, now: float, *, rollup_days: int, batch: int = 5000) -> PruneReport:
+        now_ms = to_ms(now)
+        pruner = _Pruner(self, batch)
+        checks = await pruner.delete(
+            "SELECT id FROM checks WHERE status IN (0, 1) AND checked_at < ? LIMIT ?",
+            (now_ms - rollups.RAW_KEEP_MS,),
+            "DELETE FROM checks WHERE id IN",
         )
-        by_status = {int(row[0]): int(row[1]) for row in rows}
-        return Counts(success=by_status.get(1, 0), fail=by_status.get(0, 0))
+        # Hours leave rollup_hours first, so a query never picks an hour whose rows are going.
+        hourly_before = rollups.hour_of(now_ms) - rollups.HOURLY_KEEP_HOURS
+        daily_before = rollups.hour_of(now_ms) - rollup_days * rollups.DAY_HOURS
+        doomed = await self._fetch(
+            "SELECT hour FROM rollup_hours WHERE hour < ? AND (hour < ? OR hour % ? <> 0)",
+            (hourly_before, daily_before, rollups.DAY_HOURS),
+        )
+        removed_rollups = 0
+        for (hour,) in doomed:
+            await self._execute("DELETE FROM rollup_hours WHERE hour = ?", (hour,))
+            removed_rollups += await pruner.delete(
+                "SELECT monitor_id FROM rollups WHERE hour = ? LIMIT ?",
+                (hour,),
+                f"DELETE FROM rollups WHERE hour = {int(hour)} AND monitor_id IN",
+            )
+        cycles = await pruner.delete(
+            "SELECT id FROM cycles WHERE finished_at < ? LIMIT ?",
+            (now_ms - rollup_days * 24 * rollups.HOUR_MS,),
+            "DELETE FROM cycles WHERE id IN",
+        )
+        return PruneReport(
+            checks=checks,
+            rollups=removed_rollups,
+            cycles=cycles,
+            batches=pruner.batches,
+            longest_batch_s=pruner.longest_s,
+        )
 
     # -- cycles --
     async def record_cycle(self, record: CycleRecord) -> None:
@@ -289,3 +381,31 @@ class SQLStorage(abc.ABC):
 
     async def ping(self) -> None:
         await self._fetch("SELECT 1")
+
+
+class _Pruner:
+    """Deletes in batches of keys, each batch its own short transaction, timing the slowest: rows
+    are locked for one batch at a time, so probing and the API wait for one batch at most."""
+
+    def __init__(self, storage: SQLStorage, batch: int) -> None:
+        self._storage = storage
+        self._batch = batch
+        self.batches = 0
+        self.longest_s = 0.0
+
+    async def delete(self, select_keys: str, params: Sequence[Any], delete_in: str) -> int:
+        """Run `select_keys` (params, then the batch size) and `delete_in (keys...)` until no key
+        is left; returns how many rows went."""
+        removed = 0
+        while True:
+            keys = [
+                row[0] for row in await self._storage._fetch(select_keys, (*params, self._batch))
+            ]
+            if not keys:
+                return removed
+            started = time.perf_counter()
+            done = await self._storage._execute(f"{delete_in} ({', '.join('?' * len(keys))})", keys)
+            self.longest_s = max(self.longest_s, time.perf_counter() - started)
+            self.batches += 1
+            removed += done.rowcount
+            await asyncio.sleep(0)  # let the API and the probes in between batches

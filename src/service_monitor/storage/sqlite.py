@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from ..errors import StorageUnavailable
-from .sql import Executed, Row, SQLStorage
+from .sql import Executed, Row, SQLStorage, Transaction
 
 # Each entry is one schema version; a version is applied once, in order, and recorded. A released
 # version is never edited (deployed databases have run it): a change is a new entry at the end.
@@ -55,6 +56,18 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX IF NOT EXISTS cycles_finished ON cycles (finished_at)",
     ],
+    # 3: hourly rollups, running totals per monitor (see storage/rollups.py), and the hours done.
+    [
+        """CREATE TABLE IF NOT EXISTS rollups (
+            hour INTEGER NOT NULL,
+            monitor_id INTEGER NOT NULL,
+            success INTEGER NOT NULL,
+            fail INTEGER NOT NULL,
+            success_latency_ms INTEGER NOT NULL,
+            PRIMARY KEY (hour, monitor_id)
+        ) WITHOUT ROWID""",
+        "CREATE TABLE IF NOT EXISTS rollup_hours (hour INTEGER PRIMARY KEY)",
+    ],
 ]
 
 # How long (ms) a writer waits for another process's transaction: the API and the compute may
@@ -74,6 +87,14 @@ class SQLiteStorage(SQLStorage):
     UPSERT_MONITOR = (
         "INSERT INTO monitors (name, url, url_key, created_at, state) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (url_key) DO UPDATE SET name = excluded.name, state = excluded.state"
+    )
+    # The WHERE is required: without it SQLite would read ON CONFLICT as a join's ON.
+    ADD_TO_ROLLUPS_AFTER = (
+        "INSERT INTO rollups (hour, monitor_id, success, fail, success_latency_ms)"
+        " SELECT hour, ?, ?, ?, ? FROM rollup_hours WHERE hour > ?"
+        " ON CONFLICT (hour, monitor_id) DO UPDATE SET success = success + excluded.success,"
+        " fail = fail + excluded.fail,"
+        " success_latency_ms = success_latency_ms + excluded.success_latency_ms"
     )
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
@@ -108,12 +129,13 @@ class SQLiteStorage(SQLStorage):
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable(f"database {self.path} failed: {exc}") from exc
 
-    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Transaction]:
         try:
             async with self._write_lock:
                 await self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    await self._db.executemany(sql, rows)
+                    yield _SQLiteTransaction(self._db)
                 except BaseException:
                     await self._db.rollback()
                     raise
@@ -151,6 +173,22 @@ class SQLiteStorage(SQLStorage):
         await self._db.close()
 
 
+class _SQLiteTransaction:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._db.execute(sql, params) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+        async with self._db.execute(sql, params) as cursor:
+            return Executed(cursor.rowcount, cursor.lastrowid)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._db.executemany(sql, rows)
+
+
 async def connect_sqlite(path: Path) -> aiosqlite.Connection:
     """Open the file in autocommit mode with WAL, shared safely by several processes."""
     try:
@@ -160,7 +198,7 @@ async def connect_sqlite(path: Path) -> aiosqlite.Connection:
         raise StorageUnavailable(f"cannot open database file {path}: {exc}") from exc
     try:
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await connection.execute("PRAGMA journal_mode = WAL")
+        await _switch_to_wal(connection)
         # NORMAL is durable against process crashes in WAL mode; only a power loss can drop the
         # last transactions, which is the usual trade for an embedded store.
         await connection.execute("PRAGMA synchronous = NORMAL")
@@ -168,6 +206,20 @@ async def connect_sqlite(path: Path) -> aiosqlite.Connection:
         await connection.close()
         raise StorageUnavailable(f"cannot use database file {path}: {exc}") from exc
     return connection
+
+
+async def _switch_to_wal(connection: aiosqlite.Connection) -> None:
+    """Turn WAL on. Two processes opening a new file at once can make SQLite refuse the switch at
+    once, without waiting out busy_timeout (it would deadlock otherwise), so retry it for as long."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.01)
 
 
 async def migrate_sqlite(
