@@ -1,15 +1,25 @@
-"""Statistics served from the cache or the store: concurrent misses share one query (single flight)."""
+"""Statistics served from the cache or the store: concurrent misses share one query, within one
+process (single flight) and across the API replicas sharing a cache (a lock in the cache)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+import redis.asyncio as aioredis
+
 from service_monitor.api.deps import Services
+from service_monitor.cache import CacheBackend, open_cache
+from service_monitor.cache.redis import RedisCache
+from service_monitor.config import load_settings
 from service_monitor.errors import StorageUnavailable
-from service_monitor.models import Span, Status, TopEntry
-from service_monitor.stats import Stats
+from service_monitor.models import Cause, Check, Span, Status, TopEntry
+from service_monitor.stats import Served, Stats, lock_name, top_key
 from service_monitor.storage import Storage
+from tests.conftest import FakeClock
+from tests.targets import closed_port
 
 # Seconds the store's answer is held back, so that every concurrent request has read the cache
 # (a round trip of a millisecond or so) and found the miss before the first answer lands.
@@ -35,8 +45,30 @@ class SlowTopCounter:
         return getattr(self._storage, name)
 
 
-def stats_over(services: Services, storage: SlowTopCounter) -> Stats:
-    return Stats(storage, services.cache, max_age=600, clock=services.clock)
+def stats_over(
+    services: Services, storage: SlowTopCounter, *, cache: CacheBackend | None = None, **kw: Any
+) -> Stats:
+    """One replica's Stats over the store, on the services' cache or on another connection to it."""
+    return Stats(storage, cache or services.cache, max_age=600, clock=services.clock, **kw)
+
+
+@pytest.fixture
+async def other_replica_cache(services: Services) -> AsyncIterator[CacheBackend]:
+    """A second connection to the services' cache, as another API replica has: another
+    LocalCache on the same file, or another Redis client under the same key prefix."""
+    cache = await open_cache(services.settings)
+    yield cache
+    await cache.close()
+
+
+async def _fail_once(services: Services, url: str) -> str:
+    """A monitor with one failed check a second ago; returns the top fail list's JSON body."""
+    now = services.clock()
+    monitor = await services.storage.add_monitor(url, url, now)
+    await services.storage.add_checks(
+        [Check(monitor.id, now - 1, Status.FAIL, 500, 9, Cause.HTTP_STATUS)]
+    )
+    return f'[{{"name":"{url}","url":"{url}","count":1}}]'
 
 
 async def test_concurrent_misses_for_one_statistic_query_the_store_once(
@@ -97,3 +129,123 @@ async def test_a_waiting_request_answers_by_itself_when_the_one_it_waited_for_is
     served = await second
     assert served.body == "[]"
     assert store.top_calls == 2
+
+
+async def test_the_requests_that_waited_for_a_cancelled_one_share_one_query_again(
+    services: Services,
+) -> None:
+    store = SlowTopCounter(services.storage)
+    stats = stats_over(services, store)
+    first = asyncio.create_task(stats.top(Status.FAIL, Span.WEEK))
+    await asyncio.sleep(HOLD_S / 3)
+    waiting = [asyncio.create_task(stats.top(Status.FAIL, Span.WEEK)) for _ in range(3)]
+    await asyncio.sleep(HOLD_S / 3)
+    first.cancel()
+    served = await asyncio.gather(*waiting)
+    assert {s.body for s in served} == {"[]"}
+    assert store.top_calls == 2
+
+
+async def test_two_replicas_missing_at_once_query_the_database_once(
+    services: Services, other_replica_cache: CacheBackend
+) -> None:
+    body = await _fail_once(services, "http://a.test/")
+    store = SlowTopCounter(services.storage)
+    one = stats_over(services, store)
+    two = stats_over(services, store, cache=other_replica_cache)
+    served = await asyncio.gather(
+        *(replica.top(Status.FAIL, Span.HOUR) for replica in (one, two) for _ in range(5))
+    )
+    assert store.top_calls == 1
+    assert {s.body for s in served} == {body}
+    by_replica = {frozenset(s.cached for s in served[:5]), frozenset(s.cached for s in served[5:])}
+    # The replica that took the lock computed; the other answered from the cache it wrote.
+    assert by_replica == {frozenset({False}), frozenset({True})}
+    assert {s.age for s in served} == {0}
+
+
+async def test_a_replica_waits_for_an_entry_newer_than_the_stale_one_it_missed(
+    services: Services, other_replica_cache: CacheBackend, clock: FakeClock
+) -> None:
+    key = top_key(Status.FAIL, Span.HOUR)
+    await services.cache.set(key, '"stale"', clock() - 700)  # past max_age (600 s)
+    body = await _fail_once(services, "http://a.test/")
+    store = SlowTopCounter(services.storage)
+    one = stats_over(services, store)
+    two = stats_over(services, store, cache=other_replica_cache)
+    served = await asyncio.gather(one.top(Status.FAIL, Span.HOUR), two.top(Status.FAIL, Span.HOUR))
+    assert store.top_calls == 1
+    assert [s.body for s in served] == [body, body]
+    assert sorted(s.cached for s in served) == [False, True]
+
+
+async def test_a_lock_holder_that_died_delays_the_other_replica_at_most_the_ttl(
+    services: Services,
+) -> None:
+    ttl = 0.5  # seconds
+    key = top_key(Status.FAIL, Span.HOUR)
+    # Another replica took the lock and crashed before writing the cache or unlocking.
+    assert await services.cache.try_lock(lock_name(key), ttl)
+    store = SlowTopCounter(services.storage)
+    stats = stats_over(services, store, lock_ttl=ttl)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    served = await asyncio.gather(*(stats.top(Status.FAIL, Span.HOUR) for _ in range(3)))
+    waited = loop.time() - started
+    assert [s.cached for s in served] == [False] * 3  # it then computed by itself...
+    assert store.top_calls == 1  # ...once for the whole process
+    assert ttl + HOLD_S <= waited < ttl + HOLD_S + 1.0
+    assert (await stats.top(Status.FAIL, Span.HOUR)).cached  # and wrote the cache
+
+
+async def test_cache_false_does_not_wait_for_a_lock_held_by_another_replica(
+    services: Services,
+) -> None:
+    key = top_key(Status.FAIL, Span.HOUR)
+    assert await services.cache.try_lock(lock_name(key), 30)
+    store = SlowTopCounter(services.storage)
+    stats = stats_over(services, store)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    served = await stats.top(Status.FAIL, Span.HOUR, use_cache=False)
+    assert not served.cached
+    assert loop.time() - started < HOLD_S + 1.0  # seconds: its own query, not the lock's 30
+
+
+async def test_a_replica_whose_query_fails_releases_the_lock(services: Services) -> None:
+    store = SlowTopCounter(services.storage, fail=True)
+    stats = stats_over(services, store)
+    with pytest.raises(StorageUnavailable):
+        await stats.top(Status.FAIL, Span.MONTH)
+    assert await services.cache.try_lock(lock_name(top_key(Status.FAIL, Span.MONTH)), 5)
+
+
+async def test_a_replica_whose_request_is_cancelled_releases_the_lock(services: Services) -> None:
+    store = SlowTopCounter(services.storage)
+    stats = stats_over(services, store)
+    request = asyncio.create_task(stats.top(Status.FAIL, Span.MONTH))
+    await asyncio.sleep(HOLD_S / 3)  # it holds the lock and waits for the store
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert await services.cache.try_lock(lock_name(top_key(Status.FAIL, Span.MONTH)), 5)
+
+
+async def test_with_the_cache_down_requests_still_share_one_query_per_process(
+    storage: Storage, clock: FakeClock
+) -> None:
+    settings = load_settings(
+        CACHE_ADDRESS="127.0.0.1", CACHE_PORT=closed_port(), CACHE_OP_TIMEOUT=0.5
+    )
+    client = aioredis.Redis(
+        host="127.0.0.1", port=settings.CACHE_PORT, socket_connect_timeout=0.5, socket_timeout=0.5
+    )
+    cache = RedisCache(client, settings)  # nothing listens there: every call fails
+    store = SlowTopCounter(storage)
+    stats = Stats(store, cache, max_age=600, clock=clock)
+    try:
+        served = await asyncio.gather(*(stats.top(Status.FAIL, Span.HOUR) for _ in range(3)))
+    finally:
+        await cache.close()
+    assert served == [Served("[]", cached=False, age=0)] * 3
+    assert store.top_calls == 1

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .cache import Cache
+from .cache import Cache, CacheEntry
 from .errors import CacheUnavailable
 from .models import Span, Status
 from .storage import Storage
@@ -17,6 +17,15 @@ log = logging.getLogger(__name__)
 
 TOP_LIMIT = 10
 SUMMARY_SPAN = Span.MONTH
+
+# Seconds the lock shared by the API replicas holds one statistic: longer than a slow query, so the
+# holder normally writes the cache before it expires, and short enough that a holder that crashed
+# without releasing it delays the other replicas' requests for that statistic by little.
+LOCK_TTL_S = 10.0
+
+# Seconds between two reads of the cache while another replica computes a statistic: a read costs
+# about a millisecond, and the wait outlasts the holder's write by at most this much.
+POLL_INTERVAL_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,11 @@ def top_key(status: Status, span: Span) -> str:
 SUMMARY_KEY = "summary"
 
 
+def lock_name(key: str) -> str:
+    """The name of the lock the replicas share while one of them computes statistic `key`."""
+    return f"stats:{key}"
+
+
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -42,18 +56,29 @@ class Stats:
     served as it is; otherwise the database is asked and the cache updated. `use_cache=False`
     skips and overwrites the entry. A cache that fails is logged and bypassed, never fatal.
 
-    Concurrent misses for one key in this process share one database query (single flight), so a
-    cold cache under load costs the database one query per statistic, not one per request.
+    Concurrent misses for one key in this process share one database query (single flight). Across
+    processes sharing the cache (API replicas), the process that takes the statistic's lock in the
+    cache runs the query; the others read the cache until its answer lands there, or compute it
+    themselves after `lock_ttl` seconds. A cold cache under load so costs the database about one
+    query per statistic, not one per request or per replica.
     """
 
     def __init__(
-        self, storage: Storage, cache: Cache, *, max_age: float, clock: Callable[[], float]
+        self,
+        storage: Storage,
+        cache: Cache,
+        *,
+        max_age: float,
+        clock: Callable[[], float],
+        lock_ttl: float = LOCK_TTL_S,
     ) -> None:
         self._storage = storage
         self._cache = cache
         self._max_age = max_age
         self._clock = clock
-        self._in_flight: dict[str, asyncio.Future[str]] = {}  # key -> the query being run for it
+        self._lock_ttl = lock_ttl
+        # key -> the answer being worked out for it by this process's first request that missed
+        self._in_flight: dict[str, asyncio.Future[Served]] = {}
 
     async def refresh(self) -> None:
         """Recompute every statistic and overwrite its cache entry: the compute calls this after
@@ -82,46 +107,124 @@ class Stats:
 
         return await self._serve(SUMMARY_KEY, compute, use_cache)
 
+    def _fresh(self, entry: CacheEntry, now: float) -> bool:
+        return 0 <= now - entry.stored_at < self._max_age
+
     async def _serve(
         self, key: str, compute: Callable[[float], Awaitable[str]], use_cache: bool
     ) -> Served:
         now = self._clock()
-        if use_cache:
-            try:
-                entry = await self._cache.get(key)
-            except CacheUnavailable as exc:
-                log.warning("cache read of %s skipped: %s", key, exc)
-                entry = None
-            if entry is not None and 0 <= now - entry.stored_at < self._max_age:
-                return Served(entry.value, cached=True, age=int(now - entry.stored_at))
-            running = self._in_flight.get(key)
-            if running is not None:  # the same miss is being answered: share its answer
-                try:
-                    return Served(await asyncio.shield(running), cached=False, age=0)
-                except asyncio.CancelledError:
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        raise  # this request was cancelled, not the one it waited for
-                    # The request answering it went away (its client hung up): query here.
-        # cache=false always runs its own query: it asks for the newest data, not a shared answer.
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        if use_cache:
-            self._in_flight[key] = future
+        if not use_cache:
+            # cache=false always runs its own query: it asks for the newest data, not a shared
+            # answer, so it neither joins a request in flight nor waits for another replica.
+            return await self._compute_and_store(key, compute, now, None)
         try:
-            body = await compute(now)
-            future.set_result(body)
+            entry = await self._cache.get(key)
+        except CacheUnavailable as exc:
+            log.warning("cache read of %s skipped: %s", key, exc)
+            entry = None
+        if entry is not None and self._fresh(entry, now):
+            return Served(entry.value, cached=True, age=int(now - entry.stored_at))
+        while (running := self._in_flight.get(key)) is not None:
+            # The same miss is being answered in this process: share its answer.
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # this request was cancelled, not the one it waited for
+                # The request answering it went away (its client hung up): the first of those
+                # waiting answers in its place, and the others wait for that one.
+        answer: asyncio.Future[Served] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = answer
+        try:
+            return await self._answer_miss(key, entry, compute, now, answer)
         except asyncio.CancelledError:
-            future.cancel()  # those waiting run the query themselves
+            answer.cancel()  # those waiting answer by themselves (no-op once they have the answer)
             raise
         except Exception as exc:
-            future.set_exception(exc)  # those waiting get the same error (a 503, say)
-            future.exception()  # marked as seen: there may be nobody waiting
+            if not answer.done():
+                answer.set_exception(exc)  # those waiting get the same error (a 503, say)
+                answer.exception()  # marked as seen: there may be nobody waiting
             raise
         finally:
-            if self._in_flight.get(key) is future:
+            if self._in_flight.get(key) is answer:
                 del self._in_flight[key]
+
+    async def _answer_miss(
+        self,
+        key: str,
+        seen: CacheEntry | None,
+        compute: Callable[[float], Awaitable[str]],
+        now: float,
+        answer: asyncio.Future[Served],
+    ) -> Served:
+        """This process's answer to a miss: computed here under the lock shared by the replicas,
+        or read from the cache once the replica holding that lock has written it."""
+        lock = lock_name(key)
+        try:
+            token = await self._cache.try_lock(lock, self._lock_ttl)
+        except CacheUnavailable as exc:
+            log.warning("cache lock of %s skipped: %s", key, exc)
+            return await self._compute_and_store(key, compute, now, answer)
+        if token is not None:
+            try:
+                return await self._compute_and_store(key, compute, now, answer)
+            finally:
+                try:
+                    await self._cache.unlock(lock, token)
+                except CacheUnavailable as exc:
+                    log.warning(
+                        "cache unlock of %s failed, it expires within %s s: %s",
+                        key,
+                        self._lock_ttl,
+                        exc,
+                    )
+        try:
+            served = await self._wait_for_other_replica(key, seen)
+        except CacheUnavailable as exc:
+            log.warning("waiting for another replica's %s stopped: %s", key, exc)
+            served = None
+        if served is not None:
+            answer.set_result(served)
+            return served
+        # Time has passed while waiting: the windows and the entry's time start from now.
+        return await self._compute_and_store(key, compute, self._clock(), answer)
+
+    async def _wait_for_other_replica(self, key: str, seen: CacheEntry | None) -> Served | None:
+        """Read the cache until an entry newer than `seen` (the stale one, or none) and fresh
+        appears; None when `lock_ttl` seconds pass first, the longest the holder may take."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lock_ttl  # the loop's monotonic clock: real waiting time
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(POLL_INTERVAL_S, left))
+            entry = await self._cache.get(key)
+            now = self._clock()
+            if entry is None or (seen is not None and entry.stored_at <= seen.stored_at):
+                continue  # still nothing, or still the entry that missed
+            if self._fresh(entry, now):
+                return Served(entry.value, cached=True, age=int(now - entry.stored_at))
+        log.warning(
+            "another replica held %s for %s s without writing it: querying here",
+            key,
+            self._lock_ttl,
+        )
+        return None
+
+    async def _compute_and_store(
+        self,
+        key: str,
+        compute: Callable[[float], Awaitable[str]],
+        now: float,
+        answer: asyncio.Future[Served] | None,
+    ) -> Served:
+        """Run the query, hand its answer to those waiting in this process, then write the cache."""
+        body = await compute(now)
+        served = Served(body, cached=False, age=0)
+        if answer is not None:
+            answer.set_result(served)  # they need not wait for the write
         try:
             await self._cache.set(key, body, now)
         except CacheUnavailable as exc:
             log.warning("cache write of %s skipped: %s", key, exc)
-        return Served(body, cached=False, age=0)
+        return served

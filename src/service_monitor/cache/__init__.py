@@ -16,13 +16,22 @@ class CacheEntry:
 
 
 class Cache(Protocol):
-    """Key/value store for computed statistics; every call raises CacheUnavailable on failure."""
+    """Key/value store for computed statistics, and short locks shared by every process using it;
+    every call raises CacheUnavailable on failure."""
 
     async def get(self, key: str) -> CacheEntry | None: ...
 
     async def set(self, key: str, value: str, stored_at: float) -> None: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def try_lock(self, key: str, ttl: float) -> str | None:
+        """Take the lock named `key` for at most `ttl` seconds and return its owner token, or
+        return None at once when another holds it and it has not expired. Never waits."""
+
+    async def unlock(self, key: str, token: str) -> None:
+        """Release the lock if `token` still owns it; a lock that expired and was taken by another
+        since is left to its new owner."""
 
 
 class URLQueue(Protocol):

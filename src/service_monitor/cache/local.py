@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from ..errors import CacheUnavailable, StorageUnavailable
 from ..storage.sqlite import connect_sqlite, migrate_sqlite
 from . import CacheEntry
 
+# Each entry is one schema version, applied once and in order; a released version is never edited:
+# a change is a new entry at the end.
 MIGRATIONS: list[list[str]] = [
     [
         """CREATE TABLE IF NOT EXISTS cache_entries (
@@ -24,6 +28,15 @@ MIGRATIONS: list[list[str]] = [
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             monitor_id INTEGER NOT NULL,
             claimed INTEGER NOT NULL DEFAULT 0
+        )""",
+    ],
+    # 2: short locks shared by the processes on this file (Cache.try_lock); expires_at in seconds
+    # since the epoch, UTC.
+    [
+        """CREATE TABLE IF NOT EXISTS cache_locks (
+            name TEXT PRIMARY KEY,
+            token TEXT NOT NULL,
+            expires_at REAL NOT NULL
         )""",
     ],
 ]
@@ -70,6 +83,22 @@ class LocalCache:
 
     async def delete(self, key: str) -> None:
         await self._write("DELETE FROM cache_entries WHERE key = ?", (key,))
+
+    async def try_lock(self, key: str, ttl: float) -> str | None:
+        token = secrets.token_hex(16)
+        # The wall clock, since the processes sharing the file share no other; one statement takes
+        # a free lock or replaces an expired one, and changes nothing while it is held.
+        now = time.time()
+        changed = await self._write(
+            "INSERT INTO cache_locks (name, token, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at"
+            " WHERE cache_locks.expires_at <= ?",
+            (key, token, now + ttl, now),
+        )
+        return token if changed else None
+
+    async def unlock(self, key: str, token: str) -> None:
+        await self._write("DELETE FROM cache_locks WHERE name = ? AND token = ?", (key, token))
 
     async def push(self, monitor_id: int) -> None:
         await self._write("INSERT INTO url_queue (monitor_id) VALUES (?)", (monitor_id,))
@@ -122,9 +151,10 @@ class LocalCache:
     async def close(self) -> None:
         await self._db.close()
 
-    async def _write(self, sql: str, params: Sequence[object]) -> None:
+    async def _write(self, sql: str, params: Sequence[object]) -> int:
+        """Run one statement and return how many rows it changed."""
         try:
-            async with self._lock:
-                await self._db.execute(sql, params)
+            async with self._lock, self._db.execute(sql, params) as cursor:
+                return cursor.rowcount
         except sqlite3.Error as exc:
             raise self._failed(exc) from exc

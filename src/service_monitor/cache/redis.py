@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import secrets
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -26,6 +28,15 @@ end
 return redis.call('LRANGE', KEYS[2], 0, -1)
 """
 
+# Deletes the lock only while it still holds the caller's token, in one step: a holder whose lock
+# expired and was taken by another process must not release the new owner's lock.
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 
 class RedisCache:
     def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
@@ -39,6 +50,7 @@ class RedisCache:
         self._ttl = max(settings.CACHE_MAX_AGE * 2, 1)
         self._where = f"{settings.CACHE_ADDRESS}:{settings.CACHE_PORT}"
         self._claim = self._redis.register_script(_CLAIM)
+        self._unlock = self._redis.register_script(_UNLOCK)
 
     @classmethod
     async def open(cls, settings: Settings) -> RedisCache:
@@ -80,6 +92,18 @@ class RedisCache:
 
     async def delete(self, key: str) -> None:
         await self._call(self._redis.delete(self._key(key)))
+
+    async def try_lock(self, key: str, ttl: float) -> str | None:
+        token = secrets.token_hex(16)
+        # PX counts whole milliseconds and refuses 0: round up, so the lock never lasts less.
+        ttl_ms = max(1, math.ceil(ttl * 1000))
+        taken = await self._call(
+            self._redis.set(f"{self._prefix}lock:{key}", token, nx=True, px=ttl_ms)
+        )
+        return token if taken else None
+
+    async def unlock(self, key: str, token: str) -> None:
+        await self._call(self._unlock(keys=[f"{self._prefix}lock:{key}"], args=[token]))
 
     async def push(self, monitor_id: int) -> None:
         await self._call(self._redis.lpush(self._queue, str(monitor_id)))
