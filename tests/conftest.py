@@ -164,7 +164,15 @@ def require_redis(redis_available: str | None) -> None:
 async def open_mysql_storage(settings: Settings) -> MySQLStorage:
     storage = await MySQLStorage.open(settings)
     # Each test starts from empty tables; the schema itself is migrated once and kept.
-    for table in ("checks", "monitors", "cycles", "rollups", "rollup_hours"):
+    for table in (
+        "checks",
+        "monitors",
+        "cycles",
+        "rollups",
+        "rollup_hours",
+        "windows",
+        "window_bounds",
+    ):
         await storage._execute(f"TRUNCATE TABLE {table}")
     return storage
 

@@ -94,7 +94,10 @@ def _cleanup(args: argparse.Namespace) -> int:
                     )
                     return 1
                 done = await maintain(
-                    storage, time.time(), rollup_days=settings.ROLLUP_RETENTION_DAYS
+                    storage,
+                    time.time(),
+                    rollup_days=settings.ROLLUP_RETENTION_DAYS,
+                    cycle_interval_s=settings.CYCLE_INTERVAL,
                 )
         finally:
             await storage.close()

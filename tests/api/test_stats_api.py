@@ -21,7 +21,9 @@ async def _seed_edges(services: Services, monitors: int = 14) -> list[tuple[str,
     now = services.clock()
     stored: list[tuple[str, str, Check]] = []
     for i in range(monitors):
-        name, url = f"m{i % 5}", f"http://m{i}.example.com/"  # repeated names: ties by url
+        # Repeated names and URLs out of order: ties go to the monitor added first, whatever its
+        # name or URL.
+        name, url = f"m{i % 5}", f"http://m{monitors - i}.example.com/"
         monitor = await services.storage.add_monitor(name, url, now)
         checks = []
         for seconds in SPANS.values():
@@ -43,11 +45,12 @@ async def _seed_edges(services: Services, monitors: int = 14) -> list[tuple[str,
 def _brute_top(
     stored: list[tuple[str, str, Check]], status: str, since: float
 ) -> list[dict[str, object]]:
+    added = list(dict.fromkeys((name, url) for name, url, _ in stored))  # in order of adding
     counts: dict[tuple[str, str], int] = {}
     for name, url, check in stored:
         if check.status.value == status and round(check.checked_at * 1000) >= round(since * 1000):
             counts[(name, url)] = counts.get((name, url), 0) + 1
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0][0], item[0][1]))
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], added.index(item[0])))
     return [{"name": n, "url": u, "count": c} for (n, u), c in ranked[:10]]
 
 

@@ -112,7 +112,7 @@ async def test_sixty_days_of_cycles_leave_thirty_days_of_raw_checks_and_exact_an
 ) -> None:
     monitors = [await storage.add_monitor(n, f"http://{n}.com", BASE) for n in ("a", "b", "c")]
     made: list[Check] = []
-    step = 3 * HOUR  # one simulated cycle every 3 hours keeps the test short
+    step = 6 * HOUR  # one simulated cycle every 6 hours keeps the test short
     now = BASE
     for cycle in range(int(60 * DAY / step)):
         now = BASE + cycle * step + 17.25  # off the hour, like a real cycle
@@ -155,3 +155,65 @@ async def test_prune_removes_old_cycle_records_and_reports_its_batches(storage: 
     assert report.batches == 3 + 1  # 7 checks in batches of 3, and the two cycle records
     assert report.longest_batch_s > 0
     assert (await storage.cycle_totals()).by_outcome[CycleOutcome.DONE] == 1
+
+
+async def test_top_and_summary_come_from_the_windows_stored_after_a_cycle(
+    storage: Storage,
+) -> None:
+    a = await storage.add_monitor("a", "http://a.com", BASE)
+    b = await storage.add_monitor("b", "http://b.com", BASE)
+    now = BASE + 40 * DAY + 1234.5
+    # Away from every window's edges, so no raw check is needed once the windows are stored.
+    ages = [30 * 60, 3 * DAY, 20 * DAY]
+    await storage.add_checks([check(a.id, now - age, ok=False) for age in ages])
+    await storage.add_checks([check(b.id, now - age) for age in ages[1:]])
+    await storage.roll_up(now, lead_s=300)
+
+    assert isinstance(storage, SQLStorage)
+    await storage._execute("DELETE FROM checks")
+    later = now + 60  # a request during the next interval
+
+    assert await storage.top(Status.FAIL, later - Span.HOUR.seconds, 10) == [
+        TopEntry("a", "http://a.com", 1)
+    ]
+    assert await storage.top(Status.FAIL, later - Span.MONTH.seconds, 10) == [
+        TopEntry("a", "http://a.com", 3)
+    ]
+    assert await storage.top(Status.SUCCESS, later - Span.WEEK.seconds, 10) == [
+        TopEntry("b", "http://b.com", 1)
+    ]
+    assert await storage.summary(later - Span.MONTH.seconds) == Counts(success=2, fail=3)
+
+
+async def test_a_check_stored_after_the_windows_is_counted_in_them(storage: Storage) -> None:
+    a = await storage.add_monitor("a", "http://a.com", BASE)
+    b = await storage.add_monitor("b", "http://b.com", BASE)
+    now = BASE + 2 * DAY + 99.75
+    await storage.add_checks([check(a.id, now - 600, ok=False)])
+    await storage.roll_up(now, lead_s=300)
+
+    # Stamped inside the stored windows, stored after them: counted, in the totals too.
+    await storage.add_checks([check(b.id, now - 120, ok=False)] * 2)
+
+    since = now + 30 - Span.HOUR.seconds
+    assert await storage.top(Status.FAIL, since, 10) == [
+        TopEntry("b", "http://b.com", 2),
+        TopEntry("a", "http://a.com", 1),
+    ]
+    assert await storage.summary(now + 30 - Span.MONTH.seconds) == Counts(success=0, fail=3)
+
+
+async def test_each_window_keeps_its_newest_two_generations(storage: Storage) -> None:
+    a = await storage.add_monitor("a", "http://a.com", BASE)
+    for cycle in range(4):
+        at = BASE + cycle * 600
+        await storage.add_checks([check(a.id, at)])
+        await storage.roll_up(at + 1)
+    await storage.roll_up(BASE + 1)  # an older time: nothing is stored twice or backwards
+
+    assert isinstance(storage, SQLStorage)
+    rows = await storage._fetch("SELECT span, to_ms FROM window_bounds ORDER BY span, to_ms")
+    newest = [round((BASE + 2 * 600 + 1) * 1000), round((BASE + 3 * 600 + 1) * 1000)]
+    assert rows == [(span.seconds, to) for span in Span for to in newest]
+    stale = await storage._fetch("SELECT COUNT(*) FROM windows WHERE to_ms < ?", (newest[0],))
+    assert stale == [(0,)]

@@ -143,7 +143,7 @@ async def test_monitor_counts_per_window(storage: Storage) -> None:
     assert counts == [Counts(1, 0), Counts(1, 1), Counts(2, 1)]
 
 
-async def test_top_orders_by_count_then_name_then_url(storage: Storage) -> None:
+async def test_top_orders_by_count_then_by_the_monitor_added_first(storage: Storage) -> None:
     ids = {}
     for name, url in [
         ("b", "http://b.com"),
@@ -165,13 +165,13 @@ async def test_top_orders_by_count_then_name_then_url(storage: Storage) -> None:
     await storage.add_checks(checks)
     assert await storage.top(Status.FAIL, NOW - 3600, 10) == [
         TopEntry("c", "http://c.com", 5),
-        TopEntry("a", "http://a1.com", 2),
-        TopEntry("a", "http://a2.com", 2),
         TopEntry("b", "http://b.com", 2),
+        TopEntry("a", "http://a2.com", 2),
+        TopEntry("a", "http://a1.com", 2),
     ]
     assert await storage.top(Status.FAIL, NOW - 3600, 2) == [
         TopEntry("c", "http://c.com", 5),
-        TopEntry("a", "http://a1.com", 2),
+        TopEntry("b", "http://b.com", 2),
     ]
 
 

@@ -20,14 +20,19 @@ class Maintained:
     duration_s: float
 
 
-async def maintain(storage: Storage, now: float, *, rollup_days: int) -> Maintained:
-    """Roll up to the hour before `now`, then prune. Run it where no checks are being written (the
+async def maintain(
+    storage: Storage, now: float, *, rollup_days: int, cycle_interval_s: float
+) -> Maintained:
+    """Roll up to the hour before `now` (and store the windows for the cycle interval to come),
+    then prune. Run it where no checks are being written (the
     cycle lock held): a rollup counts the checks stored before its hour.
 
     Raises StorageUnavailable; nothing is lost then, the next run catches up.
     """
     started = time.perf_counter()
-    hours = await storage.roll_up(now)
+    # Half an interval ahead: requests until the next cycle find a stored window starting
+    # at most half an interval from theirs (capped: a window must start within the hour).
+    hours = await storage.roll_up(now, lead_s=min(cycle_interval_s, 3600) / 2)
     pruned = await storage.prune(now, rollup_days=rollup_days)
     done = Maintained(hours, pruned, time.perf_counter() - started)
     if hours or pruned.batches:

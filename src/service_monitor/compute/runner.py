@@ -106,7 +106,10 @@ class Compute:
     async def _maintain(self) -> None:
         try:
             await maintain(
-                self.storage, self.clock(), rollup_days=self.settings.ROLLUP_RETENTION_DAYS
+                self.storage,
+                self.clock(),
+                rollup_days=self.settings.ROLLUP_RETENTION_DAYS,
+                cycle_interval_s=self.settings.CYCLE_INTERVAL,
             )
         except StorageUnavailable as exc:  # the next cycle's maintenance catches up
             log.warning("rollups and retention not run after the cycle: %s", exc)

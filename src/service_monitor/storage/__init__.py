@@ -59,14 +59,16 @@ class Storage(Protocol):
         """The monitor's success/fail counts from each `since` on, in the order given."""
 
     async def top(self, status: Status, since: float, limit: int) -> list[TopEntry]:
-        """Monitored URLs with the most checks of `status` since `since`: count desc, name, url."""
+        """Monitored URLs with the most checks of `status` since `since`: count desc, then id."""
 
     async def summary(self, since: float) -> Counts:
         """Checks of every monitor since `since`, by status."""
 
     # -- rollups and retention --
-    async def roll_up(self, now: float) -> int:
-        """Bring the rollups up to the last hour boundary before `now`; returns the hours added.
+    async def roll_up(self, now: float, *, lead_s: float = 300.0) -> int:
+        """Bring the rollups up to the last hour boundary before `now`, and store every window's
+        counts as of `now`, starting `lead_s` seconds ahead (half the cycle interval serves the
+        requests until the next cycle best); returns the hours added.
 
         Only ever speeds the statistics up: top, summary and monitor_counts are exact to the check
         whether or not, and whenever, it has run, and checks stored later for hours already rolled

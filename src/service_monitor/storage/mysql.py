@@ -21,7 +21,7 @@ _TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
 # Each entry is one schema version; a version is applied once, in order, and recorded. A released
 # version is never edited (deployed databases have run it): a change is a new entry at the end.
-# Binary collation: names sort by code point as in SQLite, so ties break the same on both stores.
+# Binary collation: names and URLs compare byte for byte, as in SQLite (no case or accent folding).
 MIGRATIONS: list[list[str]] = [
     [
         f"""CREATE TABLE IF NOT EXISTS monitors (
@@ -74,6 +74,25 @@ MIGRATIONS: list[list[str]] = [
             hour INT NOT NULL PRIMARY KEY
         ) {_TABLE_OPTIONS}""",
     ],
+    # 4: each window's counts per monitor as of the last cycle (see storage/rollups.py).
+    [
+        f"""CREATE TABLE IF NOT EXISTS windows (
+            span INT NOT NULL,
+            to_ms BIGINT NOT NULL,
+            monitor_id INT UNSIGNED NOT NULL,
+            success BIGINT NOT NULL,
+            fail BIGINT NOT NULL,
+            PRIMARY KEY (span, to_ms, monitor_id)
+        ) {_TABLE_OPTIONS}""",
+        f"""CREATE TABLE IF NOT EXISTS window_bounds (
+            span INT NOT NULL,
+            to_ms BIGINT NOT NULL,
+            from_ms BIGINT NOT NULL,
+            success BIGINT NOT NULL,
+            fail BIGINT NOT NULL,
+            PRIMARY KEY (span, to_ms)
+        ) {_TABLE_OPTIONS}""",
+    ],
 ]
 
 _UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR
@@ -117,6 +136,10 @@ class MySQLStorage(SQLStorage):
         " ON DUPLICATE KEY UPDATE success = success + VALUES(success),"
         " fail = fail + VALUES(fail),"
         " success_latency_ms = success_latency_ms + VALUES(success_latency_ms)"
+    )
+    ADD_TO_WINDOW = (
+        "INSERT INTO windows (span, to_ms, monitor_id, success, fail) VALUES (?, ?, ?, ?, ?)"
+        " ON DUPLICATE KEY UPDATE success = success + VALUES(success), fail = fail + VALUES(fail)"
     )
 
     def __init__(self, pool: Any, where: str, settings: Settings) -> None:

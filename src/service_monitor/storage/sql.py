@@ -27,6 +27,7 @@ from ..models import (
     Monitor,
     MonitorState,
     PruneReport,
+    Span,
     Status,
     Target,
     TopEntry,
@@ -113,6 +114,9 @@ class SQLStorage(abc.ABC):
     # Add late checks' (success, fail, success latency) to every rollup of one monitor after an
     # hour: params (monitor_id, success, fail, success_latency_ms, hour); rows missing are made.
     ADD_TO_ROLLUPS_AFTER: str
+    # Add late checks to one monitor's row of a stored window: params (span, to_ms, monitor_id,
+    # success, fail); the row is made when missing.
+    ADD_TO_WINDOW: str
 
     # -- primitives, per backend --
     @abc.abstractmethod
@@ -228,14 +232,36 @@ class SQLStorage(abc.ABC):
             await tx.executemany(
                 f"INSERT INTO checks ({_CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
             )
-            # Read after the insert, so the answer includes any hour rolled up meanwhile.
-            newest = (await tx.fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
-            if newest is None or min(row[1] for row in rows) >= newest * rollups.HOUR_MS:
-                return  # the usual case: nothing older than the newest rollup
+            await self._count_late_checks(tx, rows)
+
+    async def _count_late_checks(self, tx: Transaction, rows: Sequence[Row]) -> None:
+        """Add checks made before what is already rolled up (rollups, stored windows) to it."""
+        # Read after the insert, so the answer includes any hour rolled up meanwhile.
+        oldest_ms = min(int(row[1]) for row in rows)
+        newest = (await tx.fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
+        if newest is not None and oldest_ms < newest * rollups.HOUR_MS:
             for late in rollups.late_checks(rows, int(newest)):
                 await tx.execute(
                     self.ADD_TO_ROLLUPS_AFTER,
                     (late.monitor_id, late.success, late.fail, late.success_latency_ms, late.hour),
+                )
+        for bounds in await tx.fetch(rollups.WINDOW_BOUNDS_SQL + " WHERE to_ms > ?", (oldest_ms,)):
+            window = rollups.WindowBounds(*(int(v) for v in bounds))
+            counted = rollups.late_for_window(rows, window)
+            for monitor_id, (ok, bad) in counted.items():
+                await tx.execute(
+                    self.ADD_TO_WINDOW, (window.span, window.to_ms, monitor_id, ok, bad)
+                )
+            if counted:
+                await tx.execute(
+                    "UPDATE window_bounds SET success = success + ?, fail = fail + ?"
+                    " WHERE span = ? AND to_ms = ?",
+                    (
+                        sum(ok for ok, _ in counted.values()),
+                        sum(bad for _, bad in counted.values()),
+                        window.span,
+                        window.to_ms,
+                    ),
                 )
 
     async def recent_checks(self, monitor_id: int, limit: int) -> list[Check]:
@@ -250,27 +276,39 @@ class SQLStorage(abc.ABC):
         return [await self._counts(to_ms(s), monitor_id) for s in since]
 
     async def top(self, status: Status, since: float, limit: int) -> list[TopEntry]:
-        # Count per monitor first (two rollup rows and an hour or two of raw checks each), then
-        # join the names; deleted monitors are not listed.
-        since_ms = to_ms(since)
-        parts, params = rollups.top_parts(
-            _STATUS_CODE[status], since_ms, await self._edges(since_ms)
-        )
+        # Count per monitor first (a stored window's row and a few minutes of raw checks each, or
+        # two hourly rollups and an hour or two of raw checks), rank, then join the winners'
+        # names; deleted monitors are not listed.
+        since_ms, code = to_ms(since), _STATUS_CODE[status]
+        window = rollups.nearest_window(await self._fetch(rollups.WINDOW_BOUNDS_SQL), since_ms)
+        if window is not None:
+            parts, params = rollups.top_parts_from_window(code, window, since_ms)
+        else:
+            parts, params = rollups.top_parts(code, since_ms, await self._edges(since_ms))
         rows = await self._fetch(
-            "SELECT m.name, m.url, t.n FROM ("
-            f"  SELECT monitor_id, SUM(n) AS n FROM ({parts}) p GROUP BY monitor_id"
+            "SELECT m.name, m.url, t.total FROM ("
+            f"  SELECT monitor_id, SUM(n) AS total FROM ({parts}) p GROUP BY monitor_id"
+            "   HAVING SUM(n) > 0 AND monitor_id NOT IN (SELECT id FROM monitors WHERE state = ?)"
+            "   ORDER BY total DESC, monitor_id LIMIT ?"
             ") t JOIN monitors m ON m.id = t.monitor_id"
-            " WHERE m.state <> ? AND t.n > 0"
-            " ORDER BY t.n DESC, m.name, m.url LIMIT ?",
+            " ORDER BY t.total DESC, t.monitor_id",
             (*params, int(MonitorState.DELETED), limit),
         )
         return [TopEntry(name=row[0], url=row[1], count=int(row[2])) for row in rows]
 
     async def summary(self, since: float) -> Counts:
-        return await self._counts(to_ms(since), None)
+        since_ms = to_ms(since)
+        window = rollups.nearest_window(await self._fetch(rollups.WINDOW_BOUNDS_SQL), since_ms)
+        if window is None:
+            return await self._counts(since_ms, None)
+        parts, params = rollups.summary_parts_from_window(window, since_ms)
+        return await self._sum_counts(parts, params)
 
     async def _counts(self, since_ms: int, monitor_id: int | None) -> Counts:
         parts, params = rollups.count_parts(since_ms, await self._edges(since_ms), monitor_id)
+        return await self._sum_counts(parts, params)
+
+    async def _sum_counts(self, parts: str, params: Sequence[Any]) -> Counts:
         rows = await self._fetch(f"SELECT SUM(s), SUM(f) FROM ({parts}) p", params)
         success, fail = rows[0] if rows else (None, None)
         return Counts(success=int(success or 0), fail=int(fail or 0))
@@ -280,8 +318,58 @@ class SQLStorage(abc.ABC):
         return rollups.edges(since_ms, rows[0])
 
     # -- rollups and retention --
-    async def roll_up(self, now: float) -> int:
-        target = rollups.hour_of(to_ms(now))
+    async def roll_up(self, now: float, *, lead_s: float = 300.0) -> int:
+        added = await self._roll_up_hours(to_ms(now))
+        await self._store_windows(to_ms(now), to_ms(lead_s))
+        return added
+
+    async def _store_windows(self, now_ms: int, lead_ms: int) -> None:
+        """Store every window's counts per monitor as they stand at `now_ms`, starting `lead_ms`
+        later than a window ending now would, so that requests until the next cycle start near
+        it; then drop the generation before the previous one (the previous one stays for a
+        request that read its bounds a moment ago)."""
+        for span in Span:
+            newest = await self._fetch(
+                "SELECT MAX(to_ms) FROM window_bounds WHERE span = ?", (span.seconds,)
+            )
+            if newest[0][0] is not None and int(newest[0][0]) >= now_ms:
+                continue  # already stored as of now or later
+            from_ms = now_ms - span.seconds * MS_PER_S + lead_ms
+            parts, params = rollups.per_monitor_parts(from_ms, now_ms, await self._edges(from_ms))
+            async with self._transaction() as tx:  # rows, bounds and totals appear together
+                await tx.execute(
+                    "INSERT INTO windows (span, to_ms, monitor_id, success, fail)"
+                    f" SELECT ?, ?, monitor_id, SUM(s), SUM(f) FROM ({parts}) p"
+                    " GROUP BY monitor_id HAVING SUM(s) <> 0 OR SUM(f) <> 0",
+                    (span.seconds, now_ms, *params),
+                )
+                totals = await tx.fetch(
+                    "SELECT COALESCE(SUM(success), 0), COALESCE(SUM(fail), 0) FROM windows"
+                    " WHERE span = ? AND to_ms = ?",
+                    (span.seconds, now_ms),
+                )
+                await tx.execute(
+                    "INSERT INTO window_bounds (span, to_ms, from_ms, success, fail)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (span.seconds, now_ms, from_ms, int(totals[0][0]), int(totals[0][1])),
+                )
+            stale = await self._fetch(
+                "SELECT to_ms FROM window_bounds WHERE span = ? ORDER BY to_ms DESC LIMIT 10 OFFSET 2",
+                (span.seconds,),
+            )
+            for (to_ms_stale,) in stale:
+                async with self._transaction() as tx:
+                    await tx.execute(
+                        "DELETE FROM window_bounds WHERE span = ? AND to_ms = ?",
+                        (span.seconds, to_ms_stale),
+                    )
+                    await tx.execute(
+                        "DELETE FROM windows WHERE span = ? AND to_ms = ?",
+                        (span.seconds, to_ms_stale),
+                    )
+
+    async def _roll_up_hours(self, now_ms: int) -> int:
+        target = rollups.hour_of(now_ms)
         newest = (await self._fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
         added = 0
         if newest is None:

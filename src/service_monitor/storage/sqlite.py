@@ -68,6 +68,25 @@ MIGRATIONS: list[list[str]] = [
         ) WITHOUT ROWID""",
         "CREATE TABLE IF NOT EXISTS rollup_hours (hour INTEGER PRIMARY KEY)",
     ],
+    # 4: each window's counts per monitor as of the last cycle (see storage/rollups.py).
+    [
+        """CREATE TABLE IF NOT EXISTS windows (
+            span INTEGER NOT NULL,
+            to_ms INTEGER NOT NULL,
+            monitor_id INTEGER NOT NULL,
+            success INTEGER NOT NULL,
+            fail INTEGER NOT NULL,
+            PRIMARY KEY (span, to_ms, monitor_id)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS window_bounds (
+            span INTEGER NOT NULL,
+            to_ms INTEGER NOT NULL,
+            from_ms INTEGER NOT NULL,
+            success INTEGER NOT NULL,
+            fail INTEGER NOT NULL,
+            PRIMARY KEY (span, to_ms)
+        )""",
+    ],
 ]
 
 # How long (ms) a writer waits for another process's transaction: the API and the compute may
@@ -95,6 +114,11 @@ class SQLiteStorage(SQLStorage):
         " ON CONFLICT (hour, monitor_id) DO UPDATE SET success = success + excluded.success,"
         " fail = fail + excluded.fail,"
         " success_latency_ms = success_latency_ms + excluded.success_latency_ms"
+    )
+    ADD_TO_WINDOW = (
+        "INSERT INTO windows (span, to_ms, monitor_id, success, fail) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (span, to_ms, monitor_id) DO UPDATE SET"
+        " success = success + excluded.success, fail = fail + excluded.fail"
     )
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:

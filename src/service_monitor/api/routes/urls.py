@@ -63,8 +63,9 @@ async def top(
     timespan: Annotated[Span, Path(description="hour, week or month: the past 1 h, 7 d or 30 d")],
     cache: CacheParam = True,
 ) -> Response:
-    """The 10 URLs with the most checks of `status` in the sliding window, most first; ties by
-    name, then url. URLs with no such check are left out; deleted monitors are not listed."""
+    """The 10 URLs with the most checks of `status` in the sliding window, most first; among
+    equal counts, the URL monitored longest (lowest id) first. URLs with no such check are left
+    out; deleted monitors are not listed."""
     return _served(await services.stats.top(status, timespan, use_cache=cache))
 
 
