@@ -59,6 +59,12 @@ def test_seed_variables_are_read_from_the_environment(monkeypatch: pytest.Monkey
         ("DB_PORT", "70000", "DB_PORT='70000': Input should be less than or equal to 65535"),
         ("MAX_POOL", "-1", "MAX_POOL='-1': Input should be greater than or equal to 1"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD'"),
+        # Fewer days than the month window's hourly rollups would break the month's answers.
+        (
+            "ROLLUP_RETENTION_DAYS",
+            "7",
+            "ROLLUP_RETENTION_DAYS='7': Input should be greater than or equal to 31",
+        ),
     ],
 )
 def test_bad_value_is_one_line_naming_the_variable(
