@@ -59,7 +59,7 @@ def test_seed_variables_are_read_from_the_environment(monkeypatch: pytest.Monkey
         ("DB_PORT", "70000", "DB_PORT='70000': Input should be less than or equal to 65535"),
         ("MAX_POOL", "-1", "MAX_POOL='-1': Input should be greater than or equal to 1"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD'"),
-        # Fewer days than the month window's hourly rollups would break the month's answers.
+        # Daily rollups are what stays after the 31 days of hourly ones: fewer days mean nothing.
         (
             "ROLLUP_RETENTION_DAYS",
             "7",
