@@ -4,7 +4,7 @@ process (single flight) and across the API replicas sharing a cache (a lock in t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -249,3 +249,40 @@ async def test_with_the_cache_down_requests_still_share_one_query_per_process(
         await cache.close()
     assert served == [Served("[]", cached=False, age=0)] * 3
     assert store.top_calls == 1
+
+
+class AnswerLandsBeforeTheLock:
+    """The services' real cache, where another replica writes the answer and lets its lock go
+    just before this replica takes the lock: the window between a miss and the lock."""
+
+    def __init__(
+        self, cache: CacheBackend, key: str, body: str, clock: Callable[[], float]
+    ) -> None:
+        self._cache = cache
+        self._landing = (key, body, clock)
+
+    async def try_lock(self, key: str, ttl: float) -> str | None:
+        entry_key, body, clock = self._landing
+        await self._cache.set(entry_key, body, clock())
+        return await self._cache.try_lock(key, ttl)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cache, name)
+
+
+async def test_an_answer_that_lands_just_before_the_lock_is_served_without_a_query(
+    services: Services,
+) -> None:
+    store = SlowTopCounter(services.storage)
+    landing = AnswerLandsBeforeTheLock(
+        services.cache,
+        top_key(Status.FAIL, Span.HOUR),
+        '["from the other replica"]',
+        services.clock,
+    )
+    stats = Stats(store, landing, max_age=600, clock=services.clock)
+
+    served = await stats.top(Status.FAIL, Span.HOUR)
+
+    assert served == Served('["from the other replica"]', cached=True, age=0)
+    assert store.top_calls == 0
