@@ -134,10 +134,27 @@ async def test_sixty_days_of_cycles_leave_thirty_days_of_raw_checks_and_exact_an
         assert await storage.summary(since) == await _brute_summary(made, since), span
     hours = await rolled_hours(storage)
     end_hour = int(end // HOUR)
-    # Hourly rollups for 31 days; before that only those at 00:00 UTC, within 40 days.
-    assert all(h >= end_hour - 31 * 24 or h % 24 == 0 for h in hours)
-    assert min(hours) >= end_hour - 40 * 24
-    assert any(h < end_hour - 31 * 24 for h in hours)
+    # Hourly rollups for 31 days; before that one per day (the last at or before 00:00 UTC: these
+    # checks come every 6 hours, never at midnight), within 40 days.
+    older = [h for h in hours if h < end_hour - 31 * 24]
+    assert older
+    assert len({-(-h // 24) for h in older}) == len(older)  # one per day
+    assert min(hours) > end_hour - 41 * 24
+    # The daily ones still hold the totals as of their midnight.
+    for hour in older:
+        midnight = -(-hour // 24) * 24 * HOUR
+        assert isinstance(storage, SQLStorage)
+        rows = await storage._fetch(
+            "SELECT SUM(success), SUM(fail) FROM rollups WHERE hour = ?", (hour,)
+        )
+        expected = await _brute_summary(made, 0)
+        before = Counts(
+            expected.success
+            - sum(1 for c in made if c.checked_at >= midnight and c.status is Status.SUCCESS),
+            expected.fail
+            - sum(1 for c in made if c.checked_at >= midnight and c.status is Status.FAIL),
+        )
+        assert Counts(int(rows[0][0]), int(rows[0][1])) == before, hour
 
 
 async def test_prune_removes_old_cycle_records_and_reports_its_batches(storage: Storage) -> None:

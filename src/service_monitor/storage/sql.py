@@ -9,9 +9,7 @@ them.
 from __future__ import annotations
 
 import abc
-import asyncio
 import contextlib
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,17 +31,10 @@ from ..models import (
     TopEntry,
     url_key,
 )
-from . import rollups
+from . import retention, rollups, windows
+from .rollups import MS_PER_S, to_ms
 
 Row = tuple[Any, ...]
-
-# Times are stored as whole milliseconds since the epoch (UTC) in BIGINT columns: exact to compare,
-# the same in every dialect, and cheap to bucket by hour or day.
-MS_PER_S = 1000
-
-
-def to_ms(seconds: float) -> int:
-    return round(seconds * MS_PER_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,9 +236,9 @@ class SQLStorage(abc.ABC):
                     self.ADD_TO_ROLLUPS_AFTER,
                     (late.monitor_id, late.success, late.fail, late.success_latency_ms, late.hour),
                 )
-        for bounds in await tx.fetch(rollups.WINDOW_BOUNDS_SQL + " WHERE to_ms > ?", (oldest_ms,)):
-            window = rollups.WindowBounds(*(int(v) for v in bounds))
-            counted = rollups.late_for_window(rows, window)
+        for bounds in await tx.fetch(windows.WINDOW_BOUNDS_SQL + " WHERE to_ms > ?", (oldest_ms,)):
+            window = windows.WindowBounds(*(int(v) for v in bounds))
+            counted = windows.late_for_window(rows, window)
             for monitor_id, (ok, bad) in counted.items():
                 await tx.execute(
                     self.ADD_TO_WINDOW, (window.span, window.to_ms, monitor_id, ok, bad)
@@ -280,9 +271,9 @@ class SQLStorage(abc.ABC):
         # two hourly rollups and an hour or two of raw checks), rank, then join the winners'
         # names; deleted monitors are not listed.
         since_ms, code = to_ms(since), _STATUS_CODE[status]
-        window = rollups.nearest_window(await self._fetch(rollups.WINDOW_BOUNDS_SQL), since_ms)
+        window = windows.nearest_window(await self._fetch(windows.WINDOW_BOUNDS_SQL), since_ms)
         if window is not None:
-            parts, params = rollups.top_parts_from_window(code, window, since_ms)
+            parts, params = windows.top_parts_from_window(code, window, since_ms)
         else:
             parts, params = rollups.top_parts(code, since_ms, await self._edges(since_ms))
         rows = await self._fetch(
@@ -298,10 +289,10 @@ class SQLStorage(abc.ABC):
 
     async def summary(self, since: float) -> Counts:
         since_ms = to_ms(since)
-        window = rollups.nearest_window(await self._fetch(rollups.WINDOW_BOUNDS_SQL), since_ms)
+        window = windows.nearest_window(await self._fetch(windows.WINDOW_BOUNDS_SQL), since_ms)
         if window is None:
             return await self._counts(since_ms, None)
-        parts, params = rollups.summary_parts_from_window(window, since_ms)
+        parts, params = windows.summary_parts_from_window(window, since_ms)
         return await self._sum_counts(parts, params)
 
     async def _counts(self, since_ms: int, monitor_id: int | None) -> Counts:
@@ -397,40 +388,7 @@ class SQLStorage(abc.ABC):
         return added
 
     async def prune(self, now: float, *, rollup_days: int, batch: int = 5000) -> PruneReport:
-        now_ms = to_ms(now)
-        pruner = _Pruner(self, batch)
-        checks = await pruner.delete(
-            "SELECT id FROM checks WHERE status IN (0, 1) AND checked_at < ? LIMIT ?",
-            (now_ms - rollups.RAW_KEEP_MS,),
-            "DELETE FROM checks WHERE id IN",
-        )
-        # Hours leave rollup_hours first, so a query never picks an hour whose rows are going.
-        hourly_before = rollups.hour_of(now_ms) - rollups.HOURLY_KEEP_HOURS
-        daily_before = rollups.hour_of(now_ms) - rollup_days * rollups.DAY_HOURS
-        doomed = await self._fetch(
-            "SELECT hour FROM rollup_hours WHERE hour < ? AND (hour < ? OR hour % ? <> 0)",
-            (hourly_before, daily_before, rollups.DAY_HOURS),
-        )
-        removed_rollups = 0
-        for (hour,) in doomed:
-            await self._execute("DELETE FROM rollup_hours WHERE hour = ?", (hour,))
-            removed_rollups += await pruner.delete(
-                "SELECT monitor_id FROM rollups WHERE hour = ? LIMIT ?",
-                (hour,),
-                f"DELETE FROM rollups WHERE hour = {int(hour)} AND monitor_id IN",
-            )
-        cycles = await pruner.delete(
-            "SELECT id FROM cycles WHERE finished_at < ? LIMIT ?",
-            (now_ms - rollup_days * 24 * rollups.HOUR_MS,),
-            "DELETE FROM cycles WHERE id IN",
-        )
-        return PruneReport(
-            checks=checks,
-            rollups=removed_rollups,
-            cycles=cycles,
-            batches=pruner.batches,
-            longest_batch_s=pruner.longest_s,
-        )
+        return await retention.prune(self, now, rollup_days=rollup_days, batch=batch)
 
     # -- cycles --
     async def record_cycle(self, record: CycleRecord) -> None:
@@ -469,31 +427,3 @@ class SQLStorage(abc.ABC):
 
     async def ping(self) -> None:
         await self._fetch("SELECT 1")
-
-
-class _Pruner:
-    """Deletes in batches of keys, each batch its own short transaction, timing the slowest: rows
-    are locked for one batch at a time, so probing and the API wait for one batch at most."""
-
-    def __init__(self, storage: SQLStorage, batch: int) -> None:
-        self._storage = storage
-        self._batch = batch
-        self.batches = 0
-        self.longest_s = 0.0
-
-    async def delete(self, select_keys: str, params: Sequence[Any], delete_in: str) -> int:
-        """Run `select_keys` (params, then the batch size) and `delete_in (keys...)` until no key
-        is left; returns how many rows went."""
-        removed = 0
-        while True:
-            keys = [
-                row[0] for row in await self._storage._fetch(select_keys, (*params, self._batch))
-            ]
-            if not keys:
-                return removed
-            started = time.perf_counter()
-            done = await self._storage._execute(f"{delete_in} ({', '.join('?' * len(keys))})", keys)
-            self.longest_s = max(self.longest_s, time.perf_counter() - started)
-            self.batches += 1
-            removed += done.rowcount
-            await asyncio.sleep(0)  # let the API and the probes in between batches

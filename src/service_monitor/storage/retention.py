@@ -1,0 +1,103 @@
+"""Retention: raw checks, rollups and cycle records are removed once no window or history reaches
+them, in batches small enough that probing and the API never wait long."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..models import PruneReport
+from . import rollups
+from .rollups import to_ms
+
+if TYPE_CHECKING:
+    from .sql import SQLStorage
+
+# Raw checks are kept for the longest window (30 days) plus one hour: the partial hour at a
+# window's old end is counted from them.
+RAW_KEEP_MS = (30 * 24 + 1) * rollups.HOUR_MS
+# Hourly rollups are kept for 31 days (the month window needs the hour at its old end, and a
+# month's hourly history a day more); after that only the one at 00:00 UTC of each day stays, for
+# the daily history, until the rollup retention (ROLLUP_RETENTION_DAYS).
+HOURLY_KEEP_HOURS = 31 * rollups.DAY_HOURS
+
+
+async def prune(storage: SQLStorage, now: float, *, rollup_days: int, batch: int) -> PruneReport:
+    """Storage.prune, over a SQL backend's primitives."""
+    now_ms = to_ms(now)
+    pruner = _Pruner(storage, batch)
+    checks = await pruner.delete(
+        "SELECT id FROM checks WHERE status IN (0, 1) AND checked_at < ? LIMIT ?",
+        (now_ms - RAW_KEEP_MS,),
+        "DELETE FROM checks WHERE id IN",
+    )
+    # Hours leave rollup_hours first, so a query never picks an hour whose rows are going.
+    doomed = doomed_hours(
+        [int(row[0]) for row in await storage._fetch("SELECT hour FROM rollup_hours")],
+        now_ms,
+        rollup_days,
+    )
+    removed_rollups = 0
+    for hour in doomed:
+        await storage._execute("DELETE FROM rollup_hours WHERE hour = ?", (hour,))
+        removed_rollups += await pruner.delete(
+            "SELECT monitor_id FROM rollups WHERE hour = ? LIMIT ?",
+            (hour,),
+            f"DELETE FROM rollups WHERE hour = {int(hour)} AND monitor_id IN",
+        )
+    cycles = await pruner.delete(
+        "SELECT id FROM cycles WHERE finished_at < ? LIMIT ?",
+        (now_ms - rollup_days * 24 * rollups.HOUR_MS,),
+        "DELETE FROM cycles WHERE id IN",
+    )
+    return PruneReport(
+        checks=checks,
+        rollups=removed_rollups,
+        cycles=cycles,
+        batches=pruner.batches,
+        longest_batch_s=pruner.longest_s,
+    )
+
+
+def doomed_hours(hours: Sequence[int], now_ms: int, rollup_days: int) -> list[int]:
+    """The rolled-up hours retention removes: those older than HOURLY_KEEP_HOURS, but for one per
+    day, the last at or before 00:00 UTC (it holds the totals as of midnight, since hours without
+    checks are never rolled up), kept `rollup_days` for the daily history."""
+    hourly_before = rollups.hour_of(now_ms) - HOURLY_KEEP_HOURS
+    daily_before = rollups.hour_of(now_ms) - rollup_days * rollups.DAY_HOURS
+    midnight_of: dict[int, int] = {}  # day boundary -> the last rolled hour at or before it
+    for hour in hours:
+        boundary = -(-hour // rollups.DAY_HOURS) * rollups.DAY_HOURS
+        midnight_of[boundary] = max(hour, midnight_of.get(boundary, hour))
+    daily = {hour for boundary, hour in midnight_of.items() if boundary >= daily_before}
+    return sorted(h for h in hours if h < hourly_before and h not in daily)
+
+
+class _Pruner:
+    """Deletes in batches of keys, each batch its own short transaction, timing the slowest: rows
+    are locked for one batch at a time, so probing and the API wait for one batch at most."""
+
+    def __init__(self, storage: SQLStorage, batch: int) -> None:
+        self._storage = storage
+        self._batch = batch
+        self.batches = 0
+        self.longest_s = 0.0
+
+    async def delete(self, select_keys: str, params: Sequence[Any], delete_in: str) -> int:
+        """Run `select_keys` (params, then the batch size) and `delete_in (keys...)` until no key
+        is left; returns how many rows went."""
+        removed = 0
+        while True:
+            keys = [
+                row[0] for row in await self._storage._fetch(select_keys, (*params, self._batch))
+            ]
+            if not keys:
+                return removed
+            started = time.perf_counter()
+            done = await self._storage._execute(f"{delete_in} ({', '.join('?' * len(keys))})", keys)
+            self.longest_s = max(self.longest_s, time.perf_counter() - started)
+            self.batches += 1
+            removed += done.rowcount
+            await asyncio.sleep(0)  # let the API and the probes in between batches
