@@ -4,6 +4,7 @@ process (single flight) and across the API replicas sharing a cache (a lock in t
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -286,3 +287,48 @@ async def test_an_answer_that_lands_just_before_the_lock_is_served_without_a_que
 
     assert served == Served('["from the other replica"]', cached=True, age=0)
     assert store.top_calls == 0
+
+
+class CountingCache:
+    """The services' real cache, with its reads counted."""
+
+    def __init__(self, cache: CacheBackend) -> None:
+        self._cache = cache
+        self.gets = 0
+
+    async def get(self, key: str) -> Any:
+        self.gets += 1
+        return await self._cache.get(key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cache, name)
+
+
+async def test_a_hit_is_reused_from_memory_and_another_process_write_seen_after_local_ttl(
+    services: Services, other_replica_cache: CacheBackend
+) -> None:
+    body = await _fail_once(services, "http://first.test/")
+    store = SlowTopCounter(services.storage)
+    counting = CountingCache(services.cache)
+    monotonic = FakeClock(100.0)
+    stats = Stats(
+        store, counting, max_age=600, clock=services.clock, local_ttl=1.0, monotonic=monotonic
+    )
+    assert (await stats.top(Status.FAIL, Span.HOUR)).body == body  # a miss: queried, stored
+    gets = counting.gets
+
+    for _ in range(5):
+        served = await stats.top(Status.FAIL, Span.HOUR)
+        assert (served.body, served.cached) == (body, True)
+    assert counting.gets == gets  # from memory: no round trip to the shared cache
+    assert store.top_calls == 1
+
+    # Another replica recomputes after a new failure; this one sees it once local_ttl has passed.
+    newer = await _fail_once(services, "http://second.test/")
+    other = Stats(services.storage, other_replica_cache, max_age=600, clock=services.clock)
+    await other.top(Status.FAIL, Span.HOUR, use_cache=False)
+    assert (await stats.top(Status.FAIL, Span.HOUR)).body == body
+    monotonic.advance(1.0)
+    served = await stats.top(Status.FAIL, Span.HOUR)
+    assert served.cached
+    assert json.loads(served.body) == json.loads(body) + json.loads(newer)

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         Path("data/service-monitor.sqlite3"), description="embedded database (and cache) file"
     )
     CACHE_MAX_AGE: int = Field(600, ge=0, description="seconds a cached statistic is served")
+    CACHE_LOCAL_TTL: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="seconds an API process reuses a cached statistic from memory (0 = always ask"
+        " the cache)",
+    )
     CACHE_KEY_PREFIX: str = Field("service-monitor:", description="prefix of every Redis key")
     CACHE_OP_TIMEOUT: float = Field(
         1.0, gt=0, le=60, description="seconds any one Redis call may take before it counts as down"

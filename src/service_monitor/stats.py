@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -61,6 +62,11 @@ class Stats:
     cache runs the query; the others read the cache until its answer lands there, or compute it
     themselves after `lock_ttl` seconds. A cold cache under load so costs the database about one
     query per statistic, not one per request or per replica.
+
+    With `local_ttl` > 0, an entry read from (or written to) the shared cache is reused from this
+    process's memory for that many seconds: under load nearly every hit then costs no round trip,
+    and an entry another process writes (the compute's refresh, a replica's miss) is seen here
+    within `local_ttl` seconds. The freshness rule is the same for both copies.
     """
 
     def __init__(
@@ -71,12 +77,19 @@ class Stats:
         max_age: float,
         clock: Callable[[], float],
         lock_ttl: float = LOCK_TTL_S,
+        local_ttl: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._storage = storage
         self._cache = cache
         self._max_age = max_age
         self._clock = clock
         self._lock_ttl = lock_ttl
+        # key -> (the entry last read from or written to the shared cache, when, monotonic s):
+        # reused for `local_ttl` seconds without a round trip to the shared cache.
+        self._near: dict[str, tuple[CacheEntry, float]] = {}
+        self._local_ttl = local_ttl
+        self._monotonic = monotonic
         # key -> the answer being worked out for it by this process's first request that missed
         self._in_flight: dict[str, asyncio.Future[Served]] = {}
 
@@ -118,11 +131,17 @@ class Stats:
             # cache=false always runs its own query: it asks for the newest data, not a shared
             # answer, so it neither joins a request in flight nor waits for another replica.
             return await self._compute_and_store(key, compute, now, None)
-        try:
-            entry = await self._cache.get(key)
-        except CacheUnavailable as exc:
-            log.warning("cache read of %s skipped: %s", key, exc)
-            entry = None
+        near = self._near.get(key)
+        if near is not None and self._monotonic() - near[1] < self._local_ttl:
+            entry: CacheEntry | None = near[0]
+        else:
+            try:
+                entry = await self._cache.get(key)
+            except CacheUnavailable as exc:
+                log.warning("cache read of %s skipped: %s", key, exc)
+                entry = None
+            if entry is not None:
+                self._near[key] = (entry, self._monotonic())
         if entry is not None and self._fresh(entry, now):
             return Served(entry.value, cached=True, age=int(now - entry.stored_at))
         while (running := self._in_flight.get(key)) is not None:
@@ -245,4 +264,6 @@ class Stats:
             await self._cache.set(key, body, now)
         except CacheUnavailable as exc:
             log.warning("cache write of %s skipped: %s", key, exc)
+        else:
+            self._near[key] = (CacheEntry(body, now), self._monotonic())
         return served

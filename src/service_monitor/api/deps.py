@@ -25,7 +25,11 @@ class Services:
 
     def __post_init__(self) -> None:
         self.stats = Stats(
-            self.storage, self.cache, max_age=self.settings.CACHE_MAX_AGE, clock=self.clock
+            self.storage,
+            self.cache,
+            max_age=self.settings.CACHE_MAX_AGE,
+            clock=self.clock,
+            local_ttl=self.settings.CACHE_LOCAL_TTL,
         )
 
 
