@@ -187,3 +187,18 @@ async def test_each_query_has_its_own_cache_entry(
 
 def test_span_seconds_match_the_documented_windows() -> None:
     assert [Span(s).seconds for s in SPANS] == list(SPANS.values())
+
+
+async def test_the_plain_hot_path_and_the_fastapi_route_agree_on_cache_values(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.get("/urls/summary")  # now cached
+    for value, cached in [("true", "true"), ("1", "true"), ("YES", "true"), ("0", "false")]:
+        response = await client.get("/urls/summary", params={"cache": value})
+        assert (response.status_code, response.headers["cached"]) == (200, cached), value
+    # An extra parameter is handed to the FastAPI route, which ignores it, as before.
+    response = await client.get("/urls/summary", params={"cache": "off", "other": "1"})
+    assert (response.status_code, response.headers["cached"]) == (200, "false")
+    response = await client.get("/urls/top/fail/hour", params={"cache": "maybe"})
+    assert response.status_code == 422
+    assert "cache" in response.json()["detail"]

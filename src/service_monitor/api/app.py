@@ -22,6 +22,7 @@ from ..logs import configure_logging
 from ..storage import open_storage
 from .deps import Services
 from .errors import install_error_handlers
+from .fast_stats import fast_routes
 from .routes import health, urls
 
 log = logging.getLogger("service_monitor.api")
@@ -76,6 +77,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(urls.router)
     app.include_router(health.router)
+    # In front: cache hits skip FastAPI's per-request parameter machinery (api/fast_stats.py).
+    app.router.routes[:0] = fast_routes()
 
     @app.get("/", include_in_schema=False)
     async def index() -> dict[str, str]:

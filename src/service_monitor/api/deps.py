@@ -33,7 +33,8 @@ class Services:
         )
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
+    # async: FastAPI would run a plain function in a worker thread, a thread hop per request.
     services: Services = request.app.state.services
     return services
 

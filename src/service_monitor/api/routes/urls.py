@@ -43,7 +43,7 @@ _CACHE_HEADERS = {
 }
 
 
-def _served(served: Served) -> Response:
+def served_response(served: Served) -> Response:
     return Response(
         content=served.body,
         media_type="application/json",
@@ -66,7 +66,7 @@ async def top(
     """The 10 URLs with the most checks of `status` in the sliding window, most first; among
     equal counts, the URL monitored longest (lowest id) first. URLs with no such check are left
     out; deleted monitors are not listed."""
-    return _served(await services.stats.top(status, timespan, use_cache=cache))
+    return served_response(await services.stats.top(status, timespan, use_cache=cache))
 
 
 @router.get(
@@ -78,7 +78,7 @@ async def top(
 @router.get("/urls/summary/", include_in_schema=False)
 async def summary(services: ServicesDep, cache: CacheParam = True) -> Response:
     """Both entries are always present, success first."""
-    return _served(await services.stats.summary(use_cache=cache))
+    return served_response(await services.stats.summary(use_cache=cache))
 
 
 @router.post(
