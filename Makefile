@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint pytest format bench bench-driver bench-compute clean
+.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,14 +41,18 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 
 ## Benchmarks print their figures; none of them asserts a time. BENCH_ARGS passes options on,
-## e.g. make bench-compute BENCH_ARGS=--big (adds 100,000 URLs: about 10 minutes more).
-bench: bench-driver bench-compute
+## e.g. make bench-compute BENCH_ARGS=--big (adds 100,000 URLs: about 10 minutes more),
+## make bench-stats BENCH_ARGS=--quick (every step on tiny data sets, about a minute).
+bench: bench-driver bench-compute bench-stats
 
 bench-driver: $(STAMP)
 	$(BIN)/python bench/bench_mysql_driver.py
 
 bench-compute: $(STAMP)
 	$(BIN)/python bench/bench_compute.py $(BENCH_ARGS)
+
+bench-stats: $(STAMP)
+	$(BIN)/python bench/bench_stats.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
