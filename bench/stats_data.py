@@ -205,6 +205,21 @@ async def mysql_meta(db: MySQL) -> dict[str, str]:
     return {str(k): str(v) for k, v in await db.fetch(f"SELECT k, v FROM {META_TABLE}")}
 
 
+def _load_meta(spec: DataSetSpec, origin: int, slots: int, report: LoadReport) -> dict[str, object]:
+    """What a finished load records beside the data, so a later run can reuse and top it up."""
+    return {
+        "version": GENERATOR_VERSION,
+        "urls": spec.urls,
+        "days": spec.days,
+        "origin_ms": origin,
+        "slots": slots,
+        "loaded_at": report.loaded_at,
+        "insert_s": f"{report.insert_s:.1f}",
+        "index_s": f"{report.index_s:.1f}",
+        "loaded_rows": report.loaded_rows,
+    }
+
+
 async def mysql_set_meta(db: MySQL, values: dict[str, object]) -> None:
     for key, value in values.items():
         await db.execute(f"REPLACE INTO {META_TABLE} (k, v) VALUES (%s, %s)", (key, str(value)))
@@ -295,20 +310,7 @@ async def mysql_full_load(
         if not report.indexes_identical:
             raise SystemExit(f"checks differs from its migration after the load:\n{after}")
         report.loaded_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        await mysql_set_meta(
-            db,
-            {
-                "version": GENERATOR_VERSION,
-                "urls": spec.urls,
-                "days": spec.days,
-                "origin_ms": origin,
-                "slots": slots,
-                "loaded_at": report.loaded_at,
-                "insert_s": f"{report.insert_s:.1f}",
-                "index_s": f"{report.index_s:.1f}",
-                "loaded_rows": report.loaded_rows,
-            },
-        )
+        await mysql_set_meta(db, _load_meta(spec, origin, slots, report))
     finally:
         await db.close()
 
@@ -493,20 +495,7 @@ async def sqlite_full_load(spec: DataSetSpec, end_ms: int, report: LoadReport) -
             raise SystemExit("checks differs from its migration after the load")
         conn.execute("PRAGMA journal_mode = WAL")  # as the product keeps it
         report.loaded_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        sqlite_set_meta(
-            conn,
-            {
-                "version": GENERATOR_VERSION,
-                "urls": spec.urls,
-                "days": spec.days,
-                "origin_ms": origin,
-                "slots": slots,
-                "loaded_at": report.loaded_at,
-                "insert_s": f"{report.insert_s:.1f}",
-                "index_s": f"{report.index_s:.1f}",
-                "loaded_rows": report.loaded_rows,
-            },
-        )
+        sqlite_set_meta(conn, _load_meta(spec, origin, slots, report))
     finally:
         conn.close()
 
