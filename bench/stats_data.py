@@ -259,18 +259,24 @@ async def mysql_insert_slots(db: MySQL, origin_ms: int, first: int, stop: int) -
     return rows
 
 
-async def mysql_full_load(
-    spec: DataSetSpec, end_ms: int, report: LoadReport, progress: bool = True
-) -> None:
-    """Drop and load the set: `spec.days` days of slots ending at `end_ms` (a slot boundary)."""
-    await mysql_drop_database(spec.name)
-    storage = await open_storage(spec.settings())  # its migrations make the schema
+async def _schema_and_monitors(spec: DataSetSpec, end_ms: int) -> tuple[int, int]:
+    """Open the set through the product (its migrations make the schema), add its monitors, and
+    return how many 10-minute slots the load covers and when the first starts (ms)."""
+    storage = await open_storage(spec.settings())
     try:
         await import_monitors(storage, spec.urls)
     finally:
         await storage.close()
     slots = spec.days * SLOTS_PER_DAY
-    origin = end_ms - slots * SLOT_MS
+    return slots, end_ms - slots * SLOT_MS
+
+
+async def mysql_full_load(
+    spec: DataSetSpec, end_ms: int, report: LoadReport, progress: bool = True
+) -> None:
+    """Drop and load the set: `spec.days` days of slots ending at `end_ms` (a slot boundary)."""
+    await mysql_drop_database(spec.name)
+    slots, origin = await _schema_and_monitors(spec, end_ms)
     db = await MySQL.connect(spec.name)
     try:
         await mysql_meta(db)
@@ -458,13 +464,7 @@ def remove_sqlite(path: Path) -> None:
 async def sqlite_full_load(spec: DataSetSpec, end_ms: int, report: LoadReport) -> None:
     path = Path(spec.name)
     remove_sqlite(path)
-    storage = await open_storage(spec.settings())  # its migrations make the schema
-    try:
-        await import_monitors(storage, spec.urls)
-    finally:
-        await storage.close()
-    slots = spec.days * SLOTS_PER_DAY
-    origin = end_ms - slots * SLOT_MS
+    slots, origin = await _schema_and_monitors(spec, end_ms)
     conn = sqlite_connect(path)
     try:
         schema = "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'checks' ORDER BY name"
