@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import math
 import os
 import resource
@@ -98,8 +99,9 @@ def print_load(spec: DataSetSpec, r: LoadReport) -> None:
     print(f"  {spec.label} ({spec.name}): {r.action}", flush=True)
     how = "this run" if r.action != "reused" else f"the run of {r.loaded_at}"
     load_s = r.insert_s + r.index_s
+    rate = r.loaded_rows / load_s if load_s > 0 else math.nan
     print(
-        f"    load ({how}): {r.loaded_rows:,} checks in {load_s:.1f} s = {r.loaded_rows / load_s:,.0f}"
+        f"    load ({how}): {r.loaded_rows:,} checks in {load_s:.1f} s = {rate:,.0f}"
         f" rows/s (insert {r.insert_s:.1f} s with the secondary indexes dropped, re-adding them"
         f" {r.index_s:.1f} s{', identical to the migration' if r.indexes_identical else ''})"
     )
@@ -170,7 +172,7 @@ def print_wrk(results: list[WrkResult]) -> None:
         return
     for r in results:
         if r is not bare:
-            ratio = r.requests_per_s / bare.requests_per_s
+            ratio = r.requests_per_s / bare.requests_per_s if bare.requests_per_s else math.nan
             print(
                 f"    {r.label} / bare: {ratio:.2f}x requests/s (target >= 1.0:"
                 f" {'met' if ratio >= 1.0 else 'MISSED'}), every answer from the cache:"
@@ -251,7 +253,7 @@ def print_retention(r: RetentionReport) -> None:
         load = r.load
         print(
             f"    load: {load.loaded_rows:,} checks in {load.insert_s + load.index_s:.1f} s"
-            f" = {load.loaded_rows / (load.insert_s + load.index_s):,.0f} rows/s (insert"
+            f" = {load.loaded_rows / max(load.insert_s + load.index_s, 1e-9):,.0f} rows/s (insert"
             f" {load.insert_s:.1f} s, indexes {load.index_s:.1f} s), roll_up"
             f" {load.roll_up_s:.1f} s ({load.roll_up_hours} hours)"
         )
@@ -347,11 +349,27 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def hold_run_lock() -> int:
+    """One run at a time: two would top up the same slots of a data set twice, and measure each
+    other. The lock is an flock on a file, freed by the OS when this process ends, however."""
+    path = WORK_DIR / "bench-stats.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = path.read_text().strip() or "?"
+        raise SystemExit(f"another bench-stats run (pid {holder}) holds {path}") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd  # kept open, so held, until the process ends
+
+
 def main() -> None:
     args = parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(",") if s})
     use_mysql, use_sqlite = args.only in (None, "mysql"), args.only in (None, "sqlite")
     WORK_DIR.mkdir(parents=True, exist_ok=True)
+    hold_run_lock()
     log_dir = WORK_DIR / "logs"
     log_dir.mkdir(exist_ok=True)
     clock = Clock([])
