@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import SettingsError
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -84,8 +88,75 @@ class Settings(BaseSettings):
         le=36500,
         description="days daily rollups are kept (hourly ones 31 days, raw checks 30 days and 1 hour)",
     )
+    # -- security (README "Security") --
+    ALLOW_PRIVATE_TARGETS: bool = Field(
+        False,
+        description="true: probe internal addresses too (loopback, private, link-local...);"
+        " false refuses them at POST and at probe time",
+    )
+    ALLOWED_TARGET_NETWORKS: Annotated[list[Network], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated CIDR ranges probed even though internal, e.g. 10.1.0.0/16",
+    )
+    API_KEYS: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated keys; when set, writes need 'Authorization: Bearer <key>'",
+    )
+    READ_AUTH: bool = Field(False, description="true: the statistics need a key too")
+    MAX_REQUEST_BYTES: int = Field(
+        1_048_576, ge=1024, le=1_073_741_824, description="bytes of a request body at most (413)"
+    )
+    # -- faults --
+    STARTUP_TIMEOUT: float = Field(
+        120.0,
+        ge=0,
+        le=3600,
+        description="seconds start-up retries an unreachable database or cache before giving up",
+    )
+    WRITE_RETRY_SECONDS: float = Field(
+        300.0,
+        ge=0,
+        le=86400,
+        description="seconds a cycle retries writing its checks while the database is down",
+    )
+    SHUTDOWN_GRACE_SECONDS: float = Field(
+        20.0,
+        ge=0,
+        le=3600,
+        description="seconds in-flight probes may finish after SIGTERM before they are abandoned",
+    )
+    CACHE_RETRY_AFTER: float = Field(
+        5.0,
+        ge=0,
+        le=600,
+        description="seconds the cache is left alone after it failed, before it is tried again",
+    )
     USER_AGENT: str = Field("service-monitor/0.1", description="User-Agent header of every probe")
     LOG_LEVEL: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="log level")
+
+    @field_validator("API_KEYS", mode="before")
+    @classmethod
+    def _keys(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @field_validator("ALLOWED_TARGET_NETWORKS", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        value = _comma_separated(value)
+        if not isinstance(value, list):
+            return value
+        networks = []
+        for item in value:
+            if not isinstance(item, str):
+                networks.append(item)
+                continue
+            try:
+                networks.append(ipaddress.ip_network(item))
+            except ValueError as exc:
+                loose = _loose_network(item)
+                hint = f"; did you mean {loose}?" if loose else ""
+                raise ValueError(f"{item!r} is not a CIDR range ({exc}){hint}") from None
+        return networks
 
     @model_validator(mode="after")
     def _pool_bounds(self) -> Settings:
@@ -102,6 +173,20 @@ class Settings(BaseSettings):
     @property
     def uses_redis(self) -> bool:
         return bool(self.CACHE_ADDRESS)
+
+
+def _comma_separated(value: Any) -> Any:
+    """From the environment a list is one comma-separated string; empty items are ignored."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _loose_network(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        return None
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -121,12 +206,17 @@ def settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
+_SECRETS = {"DB_PASSWORD", "API_KEYS"}
+
+
 def _one_line(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
         name = ".".join(str(part) for part in error["loc"]) or "settings"
         message = error["msg"].removeprefix("Value error, ")
-        if error["loc"]:
+        if error["loc"] and error["loc"][0] in _SECRETS:
+            parts.append(f"{name}: {message}")  # a secret's value is never printed
+        elif error["loc"]:
             parts.append(f"{name}={error.get('input')!r}: {message}")
         else:
             parts.append(message)
