@@ -159,11 +159,13 @@ class Settings(BaseSettings):
         return networks
 
     @model_validator(mode="after")
-    def _pool_bounds(self) -> Settings:
+    def _consistent(self) -> Settings:
         if self.MIN_POOL > self.MAX_POOL:
             raise ValueError(
                 f"MIN_POOL ({self.MIN_POOL}) must not exceed MAX_POOL ({self.MAX_POOL})"
             )
+        if self.READ_AUTH and not self.API_KEYS:
+            raise ValueError("READ_AUTH=true needs API_KEYS: with no key, nobody could read")
         return self
 
     @property

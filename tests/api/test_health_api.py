@@ -63,7 +63,7 @@ async def test_docs_describe_every_endpoint_and_its_errors(client: httpx.AsyncCl
     expected = {
         ("/urls/top/{status}/{timespan}", "get"): {"200", "422", "503"},
         ("/urls/summary", "get"): {"200", "422", "503"},
-        ("/urls/", "post"): {"201", "409", "422", "503"},
+        ("/urls/", "post"): {"201", "400", "409", "413", "422", "503"},
         ("/urls", "get"): {"200", "422", "503"},
         ("/urls/{monitor_id}", "get"): {"200", "404", "422", "503"},
         ("/urls/{monitor_id}", "delete"): {"204", "404", "422", "503"},

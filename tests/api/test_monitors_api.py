@@ -69,7 +69,7 @@ async def test_bad_monitor_is_422_naming_the_field_and_why(
     assert body["errors"]
 
 
-@pytest.mark.parametrize("content", [b"[1, 2]", b'"a string"', b"{not json", b""])
+@pytest.mark.parametrize("content", [b"[1, 2]", b'"a string"', b""])
 async def test_body_that_is_not_a_json_object_is_422(
     client: httpx.AsyncClient, content: bytes
 ) -> None:

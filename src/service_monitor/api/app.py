@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..cache import open_cache
@@ -20,9 +20,11 @@ from ..compute.runner import Compute, start_scheduler
 from ..config import Settings, load_settings, settings_or_exit
 from ..logs import configure_logging
 from ..storage import open_storage
+from .auth import AUTH_ERRORS, Keys, require_key, warn_if_open
 from .deps import Services
 from .errors import install_error_handlers
 from .fast_stats import fast_routes
+from .limits import RequestLimits, reject_unknown_query
 from .routes import health, urls
 
 log = logging.getLogger("service_monitor.api")
@@ -44,6 +46,7 @@ def create_app(
     """The API. With `run_compute`, the same process also runs the cycles (`service-monitor serve`),
     importing `data_path` first."""
     settings = settings or (services.settings if services else load_settings())
+    warn_if_open(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,12 +74,19 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
     )
     if services is not None:
         app.state.services = services
+    app.state.keys = keys = Keys.from_settings(settings)
     install_error_handlers(app)
-    app.include_router(urls.router)
+    for router, needs_key in ((urls.writes, bool(keys)), (urls.reads, keys and settings.READ_AUTH)):
+        if needs_key:
+            app.include_router(router, dependencies=[Depends(require_key)], responses=AUTH_ERRORS)
+        else:
+            app.include_router(router)
     app.include_router(health.router)
+    app.add_middleware(RequestLimits, max_bytes=settings.MAX_REQUEST_BYTES)
     # In front: cache hits skip FastAPI's per-request parameter machinery (api/fast_stats.py).
     app.router.routes[:0] = fast_routes()
 

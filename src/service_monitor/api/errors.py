@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import DuplicateURL, MonitorNotFound, Unavailable
+from .auth import SCHEME, KeyMissing, KeyRefused
 from .schemas import ConflictBody, ErrorBody, ValidationErrorBody
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,10 @@ INVALID: dict[int | str, dict[str, Any]] = {422: {"model": ValidationErrorBody}}
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "the database did not answer"}
 }
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "the body is not valid JSON"},
+    413: {"model": ErrorBody, "description": "the body is larger than MAX_REQUEST_BYTES"},
+}
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -33,6 +38,15 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    bad_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+    if bad_json:
+        # Not JSON at all is a malformed request (400); JSON of the wrong shape is a 422 below.
+        why = (bad_json[0].get("ctx") or {}).get("error", "invalid JSON")
+        where = bad_json[0].get("loc", ("body", 0))[-1]
+        return JSONResponse(
+            {"detail": f"the body is not valid JSON: {why} (at character {where})"},
+            status_code=400,
+        )
     errors = []
     messages = []
     for error in exc.errors():
@@ -42,6 +56,14 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         messages.append(f"{_field(loc)}: {msg}")
     body = {"detail": "; ".join(messages) or "invalid request", "errors": errors}
     return JSONResponse(jsonable_encoder(body), status_code=422)
+
+
+async def _key_missing(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": SCHEME})
+
+
+async def _key_refused(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=403)
 
 
 async def _not_found(_: Request, exc: Exception) -> JSONResponse:
@@ -74,6 +96,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(KeyMissing, _key_missing)
+    app.add_exception_handler(KeyRefused, _key_refused)
     app.add_exception_handler(MonitorNotFound, _not_found)
     app.add_exception_handler(DuplicateURL, _duplicate)
     app.add_exception_handler(Unavailable, _unavailable)

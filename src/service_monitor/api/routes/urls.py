@@ -13,7 +13,7 @@ from ...errors import CacheUnavailable
 from ...models import Span, Status
 from ...stats import Served
 from ..deps import ServicesDep
-from ..errors import CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE
+from ..errors import BODY_ERRORS, CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE
 from ..schemas import (
     CheckOut,
     MonitorDetail,
@@ -27,7 +27,10 @@ from ..schemas import (
 )
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["urls"])
+# Two routers, so create_app puts the key check on writes (when API_KEYS is set) and on reads only
+# with READ_AUTH; the OpenAPI schema then shows exactly what this deployment asks for.
+reads = APIRouter(tags=["urls"])
+writes = APIRouter(tags=["urls"])
 
 RECENT_CHECKS = 20
 CacheParam = Annotated[
@@ -51,7 +54,7 @@ def served_response(served: Served) -> Response:
     )
 
 
-@router.get(
+@reads.get(
     "/urls/top/{status}/{timespan}",
     response_model=list[TopItem],
     responses={200: {"headers": _CACHE_HEADERS}, **INVALID, **UNAVAILABLE},
@@ -69,26 +72,26 @@ async def top(
     return served_response(await services.stats.top(status, timespan, use_cache=cache))
 
 
-@router.get(
+@reads.get(
     "/urls/summary",
     response_model=list[SummaryItem],
     responses={200: {"headers": _CACHE_HEADERS}, **INVALID, **UNAVAILABLE},
     summary="Successful and failed checks in the past 30 days",
 )
-@router.get("/urls/summary/", include_in_schema=False)
+@reads.get("/urls/summary/", include_in_schema=False)
 async def summary(services: ServicesDep, cache: CacheParam = True) -> Response:
     """Both entries are always present, success first."""
     return served_response(await services.stats.summary(use_cache=cache))
 
 
-@router.post(
+@writes.post(
     "/urls/",
     status_code=status.HTTP_201_CREATED,
     response_model=MonitorOut,
-    responses={**CONFLICT, **INVALID, **UNAVAILABLE},
+    responses={**BODY_ERRORS, **CONFLICT, **INVALID, **UNAVAILABLE},
     summary="Add a URL to monitor",
 )
-@router.post("/urls", status_code=status.HTTP_201_CREATED, include_in_schema=False)
+@writes.post("/urls", status_code=status.HTTP_201_CREATED, include_in_schema=False)
 async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
     """Stores the monitor (state `pending`) and queues it; the next cycle starts probing it.
 
@@ -111,17 +114,18 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
     )
 
 
-@router.get(
+@reads.get(
     "/urls",
     response_model=MonitorPage,
     responses={**INVALID, **UNAVAILABLE},
     summary="List the monitored URLs",
 )
-@router.get("/urls/", include_in_schema=False)
+@reads.get("/urls/", include_in_schema=False)
 async def list_urls(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="monitors per page")] = 100,
-    offset: Annotated[int, Query(ge=0, description="monitors to skip")] = 0,
+    # Bounded like ids (a 32-bit count): MySQL's LIMIT refuses a number past 2**64 with an error.
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="monitors to skip")] = 0,
 ) -> MonitorPage:
     """Monitored (not deleted) URLs by id; `total` counts them all."""
     monitors, total = await services.storage.list_monitors(limit, offset)
@@ -133,7 +137,7 @@ async def list_urls(
 MonitorId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the monitor's id")]
 
 
-@router.get(
+@reads.get(
     "/urls/{monitor_id}",
     response_model=MonitorDetail,
     responses={**NOT_FOUND, **INVALID, **UNAVAILABLE},
@@ -156,7 +160,7 @@ async def get_url(services: ServicesDep, monitor_id: MonitorId) -> MonitorDetail
     )
 
 
-@router.delete(
+@writes.delete(
     "/urls/{monitor_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**NOT_FOUND, **INVALID, **UNAVAILABLE},
