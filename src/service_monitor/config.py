@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     DB_ADDRESS: str | None = Field(None, description="MySQL host; unset = embedded SQLite")
     CACHE_PORT: int = Field(6379, ge=1, le=65535, description="Redis port")
     CACHE_ADDRESS: str | None = Field(None, description="Redis host; unset = embedded cache")
+    CACHE_TLS: bool = Field(
+        False, description="true: connect to Redis over TLS (ElastiCache in-transit encryption)"
+    )
+    CACHE_PASSWORD: SecretStr | None = Field(
+        None, description="Redis AUTH token (ElastiCache auth token); unset = no AUTH"
+    )
     MAX_POOL: int = Field(10, ge=1, le=1000, description="most open database connections")
     MIN_POOL: int = Field(1, ge=0, le=1000, description="database connections kept open")
     TIMEOUT: float = Field(
@@ -208,7 +214,7 @@ def settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
-_SECRETS = {"DB_PASSWORD", "API_KEYS"}
+_SECRETS = {"DB_PASSWORD", "API_KEYS", "CACHE_PASSWORD"}
 
 
 def _one_line(exc: ValidationError) -> str:
