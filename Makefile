@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats clean
+.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats bench-load clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,10 @@ format: $(STAMP)
 ## Benchmarks print their figures; none of them asserts a time. BENCH_ARGS passes options on,
 ## e.g. make bench-compute BENCH_ARGS=--big (adds 100,000 URLs: about 10 minutes more),
 ## make bench-stats BENCH_ARGS=--quick (every step on tiny data sets, about a minute).
-bench: bench-driver bench-compute bench-stats
+## make bench-load: wrk on the API (2 workers) for 60 s, cached and uncached statistics and POSTs,
+## with compute cycles at the same time (BENCH_ARGS=--quick: 15 s on 1,000 URLs, about a minute).
+## Like bench-stats it needs wrk (apt-get install -y wrk) and MariaDB + Redis on 127.0.0.1.
+bench: bench-driver bench-compute bench-stats bench-load
 
 bench-driver: $(STAMP)
 	$(BIN)/python bench/bench_mysql_driver.py
@@ -53,6 +56,9 @@ bench-compute: $(STAMP)
 
 bench-stats: $(STAMP)
 	$(BIN)/python bench/bench_stats.py $(BENCH_ARGS)
+
+bench-load: $(STAMP)
+	$(BIN)/python bench/bench_load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -86,11 +87,13 @@ class Server:
         return self.log.read_text(errors="replace")[-3000:]
 
 
-def uvicorn_command(app: str, port: int, app_dir: Path | None = None) -> list[str]:
-    """One command line shape for every app we serve: 1 worker, no access log (its cost would be
-    measured too, and equally useless to both)."""
+def uvicorn_command(
+    app: str, port: int, app_dir: Path | None = None, workers: int = 1
+) -> list[str]:
+    """One command line shape for every app we serve: 1 worker unless told (bench/bench_load.py
+    runs 2), no access log (its cost would be measured too, and equally useless to both)."""
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     if app_dir is not None:
         cmd += ["--app-dir", str(app_dir)]
     return cmd
@@ -104,13 +107,18 @@ def serve(
     log_dir: Path,
     ready_path: str = "/status",
     app_dir: Path | None = None,
+    workers: int = 1,
 ) -> Iterator[Server]:
-    """Start the app, wait until `ready_path` answers 200, stop it on leaving."""
+    """Start the app, wait until `ready_path` answers 200, stop it on leaving. The log (uvicorn's
+    and the app's, every worker's) goes to `log_dir`/`name`.log."""
     port = free_port()
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            uvicorn_command(app, port, app_dir), env=env, stdout=out, stderr=subprocess.STDOUT
+            uvicorn_command(app, port, app_dir, workers),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     server = Server(name, port, proc, log)
     try:
@@ -350,9 +358,30 @@ def parse_wrk(label: str, output: str) -> WrkResult:
     )
 
 
+WRK_MISSING = (
+    "wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu; `brew install wrk` on macOS),"
+    " or build it from https://github.com/wg/wrk"
+)
+
+
+def require_wrk() -> str:
+    """wrk's path, or exit with how to install it (before any data is loaded, not after)."""
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit(WRK_MISSING)
+    return path
+
+
+def wrk_version() -> str:
+    """Its first line, e.g. 'wrk debian/4.1.0-3+b2 [epoll]'."""
+    done = subprocess.run([require_wrk(), "-v"], capture_output=True, text=True)
+    return (done.stdout + done.stderr).splitlines()[0].split(" Copyright")[0]
+
+
 def run_wrk(
     label: str, url: str, duration_s: int, connections: int, threads: int, work_dir: Path
 ) -> WrkResult:
+    require_wrk()
     script = work_dir / "count_cached.lua"
     script.write_text(WRK_SCRIPT)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency"]
