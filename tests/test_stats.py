@@ -332,3 +332,52 @@ async def test_a_hit_is_reused_from_memory_and_another_process_write_seen_after_
     served = await stats.top(Status.FAIL, Span.HOUR)
     assert served.cached
     assert json.loads(served.body) == json.loads(body) + json.loads(newer)
+
+
+async def test_cache_false_requests_arriving_during_a_query_share_the_next_one(
+    services: Services,
+) -> None:
+    """Each cache=false answer comes from a query that started after its request arrived, and a
+    burst of them costs two queries per statistic, not one each."""
+    store = SlowTopCounter(services.storage)
+    stats = stats_over(services, store)
+    first = asyncio.ensure_future(stats.top(Status.FAIL, Span.HOUR, use_cache=False))
+    await asyncio.sleep(HOLD_S / 3)  # the first query is running and has read nothing yet...
+    expected = await _fail_once(services, "http://late.test/")  # ...when a check is stored
+    burst = [stats.top(Status.FAIL, Span.HOUR, use_cache=False) for _ in range(20)]
+    served = await asyncio.gather(first, *burst)
+    assert store.top_calls == 2
+    assert {s.body for s in served[1:]} == {expected}  # the burst saw the check stored before it
+    assert not any(s.cached for s in served)
+    third = await stats.top(Status.FAIL, Span.HOUR, use_cache=False)  # nothing left running
+    assert (store.top_calls, third.body) == (3, expected)
+
+
+async def test_an_error_of_a_shared_cache_false_query_reaches_each_request_then_clears(
+    services: Services,
+) -> None:
+    store = SlowTopCounter(services.storage, fail=True)
+    stats = stats_over(services, store)
+    results = await asyncio.gather(
+        *(stats.top(Status.FAIL, Span.HOUR, use_cache=False) for _ in range(5)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, StorageUnavailable) for r in results)
+    assert store.top_calls == 1
+    store.fail = False
+    assert (await stats.top(Status.FAIL, Span.HOUR, use_cache=False)).body == "[]"
+
+
+async def test_a_cancelled_cache_false_request_leaves_the_shared_query_to_the_others(
+    services: Services,
+) -> None:
+    store = SlowTopCounter(services.storage)
+    stats = stats_over(services, store)
+    leaving = asyncio.ensure_future(stats.top(Status.FAIL, Span.HOUR, use_cache=False))
+    staying = asyncio.ensure_future(stats.top(Status.FAIL, Span.HOUR, use_cache=False))
+    await asyncio.sleep(HOLD_S / 3)
+    leaving.cancel()
+    assert (await staying).body == "[]"
+    assert store.top_calls == 1
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
