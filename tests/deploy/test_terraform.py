@@ -1,0 +1,301 @@
+"""The Terraform in terraform/, checked offline (no Terraform CLI here): checkov finds nothing and
+every check it is told to skip is named, used and explained; the files are as `terraform fmt` leaves
+them; and the task definitions set exactly the settings the application reads, so code and
+deployment never drift apart.
+
+python-hcl2 and checkov each run from a venv of their own (tests/deploy/conftest.py): checkov's
+bc-python-hcl2 provides a module named hcl2 too. The settings come from this venv's Settings class.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service_monitor.config import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM = ROOT / "terraform"
+TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
+
+# A cold install of checkov takes about half a minute; the suite's default of 120 s per test counts
+# the fixtures too.
+pytestmark = pytest.mark.timeout(600)
+
+# The drift rule. Every field of Settings is set in BOTH task definitions (API and compute share
+# one list, so neither runs with a value the other does not), as `secrets` for the SECRETS and as
+# plain `environment` for the rest, except the fields below; and no other name is set.
+SECRETS = {"DB_PASSWORD", "CACHE_PASSWORD", "API_KEYS"}
+DELIBERATELY_UNSET = {
+    # The embedded SQLite store's file: never opened once DB_ADDRESS and CACHE_ADDRESS are set,
+    # and the containers' file system is read-only anyway.
+    "SQLITE_PATH": "embedded store only",
+}
+# Names set in the task definitions ahead of the application reading them, each with what it is
+# for: the test fails once one becomes a Settings field, so that it is moved out of here.
+NOT_YET_IN_SETTINGS: dict[str, str] = {}
+# A value written out in terraform/settings.tf is the application's default, so a default changed in
+# the code is changed on AWS too (or made a variable), except for these.
+NOT_THE_DEFAULT = {
+    "CACHE_TLS": "ElastiCache encrypts in transit: the client must use TLS",
+}
+
+# python-hcl2 as a JSON filter: the parsed form of every file named on the command line.
+_PARSE = """
+import json, sys
+import hcl2
+documents = {}
+for path in sys.argv[1:]:
+    with open(path) as handle:
+        documents[path] = hcl2.load(handle)
+print(json.dumps(documents))
+"""
+
+
+def _unquote(text: str) -> str:
+    """python-hcl2 8 keeps the quotes of string literals and block labels."""
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+@pytest.fixture(scope="session")
+def parsed(hcl2_bin: Path) -> dict[str, Any]:
+    """terraform/*.tf (the main configuration, not bootstrap/) and the example tfvars, parsed."""
+    paths = [*sorted(TERRAFORM.glob("*.tf")), TERRAFORM / "terraform.tfvars.example"]
+    result = subprocess.run(
+        [str(hcl2_bin / "python"), "-c", _PARSE, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    documents: dict[str, Any] = json.loads(result.stdout)
+    return {Path(path).name: document for path, document in documents.items()}
+
+
+def _blocks(parsed: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [
+        block
+        for name, document in parsed.items()
+        if name.endswith(".tf")
+        for block in document.get(kind, [])
+    ]
+
+
+def _locals(parsed: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for block in _blocks(parsed, "locals"):
+        for key, value in block.items():
+            if not key.startswith("__"):
+                assert key not in merged, f"local.{key} is defined twice"
+                merged[key] = value
+    return merged
+
+
+def _task_definitions(parsed: dict[str, Any]) -> dict[str, str]:
+    """Each aws_ecs_task_definition's container_definitions expression, by resource name."""
+    found: dict[str, str] = {}
+    for block in _blocks(parsed, "resource"):
+        for name, body in block.get('"aws_ecs_task_definition"', {}).items():
+            found[_unquote(name)] = body["container_definitions"]
+    return found
+
+
+def _names(expression: Any, local_values: dict[str, Any], where: str) -> set[str]:
+    """The setting names an `environment` or `secrets` expression gives a container.
+
+    Understood: a map (name = value), `local.X`, a list of {name = ...} objects, and
+    `[for NAME, VALUE in local.X : {name = NAME, ...}]` with or without an `if` (the names are X's
+    keys: a setting left out for an empty value reads as unset, its default).
+    """
+    if isinstance(expression, dict):
+        return {key for key in expression if not key.startswith("__")}
+    if isinstance(expression, list):
+        return {_unquote(item["name"]) for item in expression}
+    reference = re.fullmatch(r"\$\{local\.(\w+)\}", expression)
+    if reference:
+        return _names(local_values[reference[1]], local_values, f"local.{reference[1]}")
+    loop = re.fullmatch(
+        r"\$\{\[for (\w+), \w+ in local\.(\w+) : \{name = \1, .*\}(?: if .*)?\]\}", expression
+    )
+    if loop:
+        return _names(local_values[loop[2]], local_values, f"local.{loop[2]}")
+    raise AssertionError(
+        f"{where}: cannot read setting names from {expression!r}; write a map of name = value,"
+        " or [for name, value in local.MAP : {name = name, ...}]"
+    )
+
+
+def _container_settings(parsed: dict[str, Any]) -> dict[str, tuple[set[str], set[str]]]:
+    """(environment names, secrets names) of each task definition's container."""
+    local_values = _locals(parsed)
+    settings = {}
+    for task, containers in _task_definitions(parsed).items():
+        lists = {}
+        for key in ("environment", "secrets"):
+            references = re.findall(rf"\b{key} = (\S+?)[,}}]", containers)
+            assert len(references) == 1, f"{task}: one container with one {key}, got {references}"
+            assert references[0].startswith("local."), (
+                f"{task}: {key} must name a local shared by both task definitions"
+            )
+            lists[key] = _names(f"${{{references[0]}}}", local_values, f"{task}.{key}")
+        settings[task] = (lists["environment"], lists["secrets"])
+    return settings
+
+
+def test_the_rule_names_only_fields_and_its_reasons() -> None:
+    fields = set(Settings.model_fields)
+    assert fields >= SECRETS
+    typed_secret = {
+        name
+        for name, field in Settings.model_fields.items()
+        if "SecretStr" in repr(field.annotation)
+    }
+    assert typed_secret <= SECRETS, "a SecretStr field must come from Secrets Manager"
+    assert fields >= set(DELIBERATELY_UNSET)
+    for name in NOT_YET_IN_SETTINGS:
+        assert name not in fields, (
+            f"{name} is a Settings field now: move it out of NOT_YET_IN_SETTINGS"
+        )
+    assert all(DELIBERATELY_UNSET.values())
+    assert all(NOT_YET_IN_SETTINGS.values())
+
+
+def test_both_task_definitions_set_exactly_the_settings_the_application_reads(
+    parsed: dict[str, Any],
+) -> None:
+    fields = set(Settings.model_fields)
+    expected = (fields - set(DELIBERATELY_UNSET)) | set(NOT_YET_IN_SETTINGS)
+    settings = _container_settings(parsed)
+    assert set(settings) == {"api", "compute"}
+    for task, (environment, secrets) in settings.items():
+        assert secrets == SECRETS, f"{task}: secrets"
+        assert not environment & SECRETS, f"{task}: a secret in plain environment"
+        assert environment | secrets == expected, (
+            f"{task}: missing {sorted(expected - environment - secrets)},"
+            f" not settings {sorted((environment | secrets) - expected)}"
+        )
+
+
+def test_values_written_out_are_the_application_defaults(parsed: dict[str, Any]) -> None:
+    environment = _locals(parsed)["app_environment"]
+    written = {
+        name: _unquote(value)
+        for name, value in environment.items()
+        if not name.startswith("__") and not value.startswith("${")
+    }
+    assert set(NOT_THE_DEFAULT) <= set(written)
+    for name, value in written.items():
+        field = Settings.model_fields[name]
+        default = field.get_default(call_default_factory=True)
+        read = getattr(load_settings(**{name: value}), name)
+        if name in NOT_THE_DEFAULT:
+            assert read != default, f"{name} is the default now: drop it from NOT_THE_DEFAULT"
+        else:
+            assert read == default, f"{name}={value!r} in settings.tf, {default!r} in the code"
+
+
+def test_secrets_come_from_secrets_manager(parsed: dict[str, Any]) -> None:
+    secrets = _locals(parsed)["app_secrets"]
+    for name in SECRETS:
+        assert re.fullmatch(r"\$\{aws_secretsmanager_secret\.\w+\.arn\}", secrets[name]), name
+
+
+def test_every_variable_is_described_and_has_a_default_but_the_image_tag(
+    parsed: dict[str, Any],
+) -> None:
+    variables = {
+        _unquote(name): body
+        for block in _blocks(parsed, "variable")
+        for name, body in block.items()
+    }
+    assert len(variables) > 30
+    for name, body in variables.items():
+        assert len(_unquote(body.get("description", ""))) > 20, f"{name}: description"
+        assert ("default" in body) == (name != "image_tag"), f"{name}: default"
+
+
+def test_the_tfvars_example_shows_every_variable(parsed: dict[str, Any]) -> None:
+    variables = {_unquote(name) for block in _blocks(parsed, "variable") for name in block}
+    example = parsed["terraform.tfvars.example"]
+    shown = {name for name in example if not name.startswith("__")}
+    commented = set(
+        re.findall(
+            r"^# (\w+) +=", (TERRAFORM / "terraform.tfvars.example").read_text(), re.MULTILINE
+        )
+    )
+    assert commented == {"image_tag", "aws_region"}  # the deploy workflow passes these two
+    assert shown | commented == variables
+
+
+# As README "Deploy" says; --skip-download: no Bridgecrew platform, no network.
+CHECKOV_ARGUMENTS = ["-d", "terraform", "--framework", "terraform", "--skip-download", "-o", "json"]
+
+
+@pytest.fixture(scope="session")
+def checkov_report(checkov_bin: Path) -> dict[str, Any]:
+    scanned = subprocess.run(
+        [str(checkov_bin / "checkov"), *CHECKOV_ARGUMENTS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert scanned.returncode in (0, 1), scanned.stderr[-2000:]  # 1: a check failed
+    report: dict[str, Any] = json.loads(scanned.stdout)
+    return report
+
+
+def test_checkov_finds_nothing(checkov_report: dict[str, Any]) -> None:
+    summary = checkov_report["summary"]
+    failed = [
+        f"{check['check_id']} {check['resource']} ({check['file_path']}): {check['check_name']}"
+        for check in checkov_report["results"]["failed_checks"]
+    ]
+    assert (summary["failed"], failed, summary["parsing_errors"]) == (0, [], 0)
+    assert summary["passed"] > 250  # it did read the configuration
+
+
+def test_every_checkov_skip_is_explained_and_used(checkov_report: dict[str, Any]) -> None:
+    written: Counter[tuple[str, str]] = Counter()
+    for path in TF_FILES:
+        for check, reason in re.findall(r"#checkov:skip=(\w+):(.*)", path.read_text()):
+            assert len(reason.split()) >= 6, f"{path.name}: {check} needs its reason"
+            written[("/" + str(path.relative_to(TERRAFORM)), check)] += 1
+    used = Counter(
+        (check["file_path"], check["check_id"])
+        for check in checkov_report["results"]["skipped_checks"]
+    )
+    # A skip that matches no finding any more is removed, so every one left is still a decision.
+    assert written == used, f"skips matching no finding: {sorted((written - used).elements())}"
+
+
+def test_terraform_files_are_as_terraform_fmt_leaves_them(node: str, node_tools: Path) -> None:
+    # hclwrite.Format, which `terraform fmt` applies; fmt also unwraps interpolation-only strings.
+    script = """
+const {format} = require(process.argv[1]);
+const fs = require("fs");
+(async () => {
+  const out = {};
+  for (const path of process.argv.slice(2)) out[path] = await format(fs.readFileSync(path, "utf8"));
+  process.stdout.write(JSON.stringify(out));
+})();
+"""
+    formatted = subprocess.run(
+        [node, "-e", script, str(node_tools / "@cdktf" / "hcl-tools"), *map(str, TF_FILES)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    for path, text in json.loads(formatted.stdout).items():
+        assert Path(path).read_text() == text, f"{path} is not formatted"
+    for path in TF_FILES:
+        only_interpolation = re.findall(r'= "\$\{[^}"]*\}"$', path.read_text(), re.MULTILINE)
+        assert not only_interpolation, f"{path.name}: write {only_interpolation} without quotes"
