@@ -84,3 +84,37 @@ def test_min_pool_above_max_pool_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("MAX_POOL", "2")
     with pytest.raises(SettingsError, match=r"MIN_POOL \(5\) must not exceed MAX_POOL \(2\)"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", []),
+        ("[]", []),
+        ("10.1.0.0/16", ["10.1.0.0/16"]),
+        (" 10.1.0.0/16 , fd00::/64,", ["10.1.0.0/16", "fd00::/64"]),
+        ('["10.1.0.0/16", "fd00::/64"]', ["10.1.0.0/16", "fd00::/64"]),
+    ],
+)
+def test_lists_are_comma_separated_or_json(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: list[str]
+) -> None:
+    monkeypatch.setenv("ALLOWED_TARGET_NETWORKS", raw)
+    assert [str(n) for n in load_settings().ALLOWED_TARGET_NETWORKS] == expected
+
+
+def test_a_network_with_host_bits_names_the_range_meant() -> None:
+    with pytest.raises(SettingsError, match=r"did you mean 10\.1\.0\.0/16\?"):
+        load_settings(ALLOWED_TARGET_NETWORKS="10.1.2.3/16")
+
+
+def test_a_bad_secret_is_named_but_never_printed() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(API_KEYS='["k-secret-123"')
+    assert "API_KEYS" in str(raised.value)
+    assert "k-secret-123" not in str(raised.value)
+
+
+def test_read_auth_without_keys_is_refused_at_start_up() -> None:
+    with pytest.raises(SettingsError, match="READ_AUTH=true needs API_KEYS"):
+        load_settings(READ_AUTH=True)

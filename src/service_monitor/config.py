@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -184,9 +185,19 @@ class Settings(BaseSettings):
 
 
 def _comma_separated(value: Any) -> Any:
-    """From the environment a list is one comma-separated string; empty items are ignored."""
+    """From the environment a list is one comma-separated string (empty items ignored), or a JSON
+    array such as Terraform's jsonencode writes: `a,b` and `["a", "b"]` are the same."""
     if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                items = json.loads(text)
+            except ValueError:
+                raise ValueError(
+                    "starts with [ but is not a JSON array (or write it comma-separated)"
+                ) from None
+            return [str(item).strip() for item in items if str(item).strip()]
+        return [item.strip() for item in text.split(",") if item.strip()]
     return value
 
 
