@@ -169,6 +169,7 @@ def run_variant(
     variant: str, urls: list[str], work: Path, concurrency: int, timeout: float
 ) -> Sample:
     common = {"CONCURRENCY": str(concurrency), "TIMEOUT": str(timeout), "LOG_LEVEL": "INFO"}
+    common["ALLOW_PRIVATE_TARGETS"] = "true"  # the farm listens on 127.0.0.0/8
     if variant == "bare":
         url_file = work / "urls.txt"
         url_file.write_text("\n".join(urls))

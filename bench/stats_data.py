@@ -68,8 +68,9 @@ class DataSetSpec:
                 "CACHE_ADDRESS": "127.0.0.1",
                 "CACHE_KEY_PREFIX": f"{REDIS_PREFIX}{self.name}:",
                 "LOG_LEVEL": "WARNING",
+                "ALLOW_PRIVATE_TARGETS": "true",  # benches post and probe URLs on 127.0.0.0/8
             }
-        return {"SQLITE_PATH": self.name, "LOG_LEVEL": "WARNING"}
+        return {"SQLITE_PATH": self.name, "LOG_LEVEL": "WARNING", "ALLOW_PRIVATE_TARGETS": "true"}
 
     def settings(self) -> Settings:
         return load_settings(**self.env)

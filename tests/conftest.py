@@ -65,8 +65,14 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# Tests probe servers on 127.0.0.1, which the SSRF guard refuses: these settings open it unless a
+# test says otherwise (the guard's own tests turn it back on).
+GUARD_OPEN: dict[str, Any] = {"ALLOW_PRIVATE_TARGETS": True}
+
+
 def embedded_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return load_settings(SQLITE_PATH=tmp_path / "service-monitor.sqlite3", **overrides)
+    values = {**GUARD_OPEN, **overrides}
+    return load_settings(SQLITE_PATH=tmp_path / "service-monitor.sqlite3", **values)
 
 
 def production_settings(**overrides: Any) -> Settings:
@@ -80,6 +86,7 @@ def production_settings(**overrides: Any) -> Settings:
         "CACHE_ADDRESS": REDIS_HOST,
         "CACHE_PORT": REDIS_PORT,
         "CACHE_KEY_PREFIX": f"sm-test:{uuid.uuid4().hex}:",
+        **GUARD_OPEN,
     }
     values.update(overrides)
     return load_settings(**values)

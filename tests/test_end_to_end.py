@@ -37,6 +37,7 @@ SETTING_NAMES = set(Settings.model_fields)  # scrubbed from the environment the 
 def _env(**settings: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
     env.update({k: str(v) for k, v in settings.items()})
+    env.setdefault("ALLOW_PRIVATE_TARGETS", "true")  # the targets listen on 127.0.0.1
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -184,7 +185,10 @@ async def test_run_local_repeats_cycles_until_stopped(
 
 
 async def test_compute_that_cannot_reach_the_database_exits_1_with_one_line() -> None:
-    env = _env(DB_ADDRESS="127.0.0.1", DB_PORT=closed_port(), DB_CONNECT_TIMEOUT=1)
+    # STARTUP_TIMEOUT=0: one attempt (the waiting itself is tests/test_startup.py's)
+    env = _env(
+        DB_ADDRESS="127.0.0.1", DB_PORT=closed_port(), DB_CONNECT_TIMEOUT=1, STARTUP_TIMEOUT=0
+    )
     code, output = await run_to_end(*COMPUTE, env=env)
     assert code == 1
     lines = output.strip().splitlines()
@@ -194,7 +198,10 @@ async def test_compute_that_cannot_reach_the_database_exits_1_with_one_line() ->
 
 async def test_compute_that_cannot_reach_the_cache_exits_1_with_one_line(tmp_path: Path) -> None:
     env = _env(
-        SQLITE_PATH=tmp_path / "x.sqlite3", CACHE_ADDRESS="127.0.0.1", CACHE_PORT=closed_port()
+        SQLITE_PATH=tmp_path / "x.sqlite3",
+        CACHE_ADDRESS="127.0.0.1",
+        CACHE_PORT=closed_port(),
+        STARTUP_TIMEOUT=0,
     )
     code, output = await run_to_end(*COMPUTE, env=env)
     assert code == 1

@@ -16,6 +16,9 @@ from service_monitor.models import url_key, validate_name, validate_url
         "http://例え.jp/",
         "https://user:pw@a.com/",
         "http://a.com/" + "x" * (2048 - 13),
+        # Internal addresses are well-formed URLs: the SSRF guard (guard.py) refuses them.
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:8080/",
     ],
 )
 def test_good_urls_are_kept_as_given(url: str) -> None:
@@ -33,10 +36,6 @@ def test_good_urls_are_kept_as_given(url: str) -> None:
         ("http://a.com:0x50/", "not a valid URL"),
         ("http://a.com/\x7f", "control"),
         ("http://a.com/" + "x" * 2036, "at most 2048"),
-        ("http://169.254.169.254/latest/meta-data/", "link-local address 169.254.169.254"),
-        ("http://169.254.170.2/v2/credentials", "link-local"),
-        ("http://[fe80::1]/", "link-local"),
-        ("http://[::ffff:169.254.169.254]/", "link-local address 169.254.169.254"),
     ],
 )
 def test_bad_urls_say_why(url: str, reason: str) -> None:

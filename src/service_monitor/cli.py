@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from .config import Settings, settings_or_exit
 from .errors import Unavailable
+from .guard import policy_for
 from .logs import configure_logging
+from .startup import StartupFailed, open_backends, open_store_with_retry
+
+if TYPE_CHECKING:
+    from .cache import CacheBackend
+    from .storage import Storage
+
+log = logging.getLogger("service_monitor.cli")
 
 DEFAULT_DATA = Path("data/urls.csv")
 
@@ -20,6 +32,20 @@ def _settings() -> Settings:
     settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL)
     return settings
+
+
+def _exit_0_on_sigterm() -> None:
+    """SIGTERM (what ECS sends) ends the server with exit code 0, the code of a clean stop.
+
+    uvicorn handles SIGTERM itself while it serves (graceful shutdown, then the lifespan's, which
+    stops the compute gracefully) and, once done, raises the signal again for the handler it found
+    installed: with the default one the process would die of it (exit code -15); this one exits 0.
+    """
+
+    def stopped(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stopped)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -32,11 +58,16 @@ def _serve(args: argparse.Namespace) -> int:
     data_path = None if args.no_data else args.data_path
     if data_path is not None:
         try:
-            read_monitors_csv(data_path)  # fail here, in one line, not inside the server
+            read_monitors_csv(
+                data_path, policy_for(settings)
+            )  # fail here, in one line, not inside the server
         except (OSError, ValueError) as exc:
             print(f"service-monitor: --data-path: {exc}", file=sys.stderr)
             return 2
     app = create_app(settings, run_compute=True, data_path=data_path)
+    _exit_0_on_sigterm()
+    # A store or cache still unreachable after STARTUP_TIMEOUT ends this with one line and exit
+    # code 1, from the app's lifespan (startup.fail_server_start).
     uvicorn.run(app, host=args.host, port=args.port, log_config=None)
     return 0
 
@@ -44,7 +75,17 @@ def _serve(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
-    _settings()  # fail fast, with one line, before any worker starts
+    settings = _settings()  # fail fast, with one line, before any worker starts
+    if args.workers > 1:
+        # Each worker's lifespan waits for the backends too, but a worker that gives up would only
+        # be restarted by uvicorn's supervisor: wait here, once, and give up with exit code 1.
+        try:
+            storage, cache = asyncio.run(open_backends(settings))
+        except StartupFailed as exc:
+            log.error("cannot start: %s", exc)
+            return 1
+        asyncio.run(_close(storage, cache))
+    _exit_0_on_sigterm()
     uvicorn.run(
         "service_monitor.api.app:app",
         host=args.host,
@@ -55,35 +96,40 @@ def _api(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _close(*backends: Storage | CacheBackend) -> None:
+    for backend in backends:
+        await backend.close()
+
+
 def _import(args: argparse.Namespace) -> int:
     from .compute.importer import import_monitors_csv
-    from .storage import open_storage
 
     settings = _settings()
 
     async def run() -> int:
-        storage = await open_storage(settings)
+        storage = await open_store_with_retry(settings)
         try:
-            result = await import_monitors_csv(storage, args.path, time.time())
+            result = await import_monitors_csv(
+                storage, args.path, time.time(), policy_for(settings)
+            )
         finally:
             await storage.close()
         return 1 if result.rejected else 0
 
     try:
         return asyncio.run(run())
-    except (Unavailable, OSError, ValueError) as exc:
+    except (Unavailable, StartupFailed, OSError, ValueError) as exc:
         print(f"service-monitor: {exc}", file=sys.stderr)
         return 1
 
 
 def _cleanup(args: argparse.Namespace) -> int:
     from .compute.maintenance import maintain
-    from .storage import open_storage
 
     settings = _settings()
 
     async def run() -> int:
-        storage = await open_storage(settings)
+        storage = await open_store_with_retry(settings)
         try:
             async with storage.cycle_lock() as held:
                 if not held:  # a rollup must not race a cycle's writes; the cycle does it anyway
@@ -111,7 +157,7 @@ def _cleanup(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(run())
-    except Unavailable as exc:
+    except (Unavailable, StartupFailed) as exc:
         print(f"service-monitor: {exc}", file=sys.stderr)
         return 1
 

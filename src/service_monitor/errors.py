@@ -36,3 +36,12 @@ class StorageUnavailable(Unavailable):
 
 class CacheUnavailable(Unavailable):
     component = "cache"
+
+
+class TargetRefused(ServiceMonitorError):
+    """The SSRF guard will not probe this target: not http(s), or an internal address."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"{target!r} is refused: {reason}")
+        self.target = target
+        self.reason = reason

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import ipaddress
 from dataclasses import dataclass
 
 from yarl import URL
@@ -30,6 +29,7 @@ class Cause(enum.StrEnum):
     HTTP_STATUS = "http_status"
     TOO_MANY_REDIRECTS = "too_many_redirects"
     INVALID_RESPONSE = "invalid_response"
+    BLOCKED = "blocked"  # refused by the SSRF guard (an internal address): no request was sent
 
 
 class Span(enum.StrEnum):
@@ -108,6 +108,7 @@ class CycleOutcome(enum.StrEnum):
     OVERRAN = "overran"  # finished, but took longer than the interval
     SKIPPED = "skipped"  # not run: another cycle was still running
     FAILED = "failed"  # stopped by an error (database/cache unreachable)
+    STOPPED = "stopped"  # asked to stop (SIGTERM) before every URL was probed
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,24 +170,7 @@ def validate_url(url: str) -> str:
         raise ValueError(f"must be an absolute http:// or https:// URL, got scheme {shown!r}")
     if not host:
         raise ValueError("must include a host name, e.g. http://www.example.com")
-    _refuse_link_local(host)
     return url
-
-
-def _refuse_link_local(host: str) -> None:
-    """Refuse link-local literals: on a cloud host they reach the instance metadata service
-    (169.254.169.254, fd00:ec2::254 aside) and hand out credentials."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return  # a name, not a literal address
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if address.is_link_local:
-        raise ValueError(
-            f"points at the link-local address {address}, where cloud metadata services live;"
-            " monitoring it is refused"
-        )
 
 
 def url_key(url: str) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ SUMMARY_SPAN = Span.MONTH
 # holder normally writes the cache before it expires, and short enough that a holder that crashed
 # without releasing it delays the other replicas' requests for that statistic by little.
 LOCK_TTL_S = 10.0
+
+# Seconds between two WARNING lines about the cache failing; the lines in between go to DEBUG.
+CACHE_WARNING_EVERY_S = 60
 
 # Seconds between two reads of the cache while another replica computes a statistic: a read costs
 # about a millisecond, and the wait outlasts the holder's write by at most this much.
@@ -101,6 +105,20 @@ class Stats:
         # cache=false: key -> the query running for it, and the one that runs next (see _newest)
         self._newest_running: dict[str, asyncio.Task[Served]] = {}
         self._newest_next: dict[str, asyncio.Task[Served]] = {}
+        self._cache_warned_at = -math.inf  # monotonic s of the last cache WARNING
+
+    def _cache_failed(self, message: str, *args: object) -> None:
+        """Log a cache failure: a WARNING at most every CACHE_WARNING_EVERY_S seconds, the rest at
+        DEBUG. While Redis is down every request meets it up to three times; the outage itself is
+        logged by the cache (cache/redis.py), and requests are answered from the database."""
+        now = self._monotonic()
+        if now - self._cache_warned_at >= CACHE_WARNING_EVERY_S:
+            self._cache_warned_at = now
+            log.warning(
+                message + " (more such lines at DEBUG for %d s)", *args, CACHE_WARNING_EVERY_S
+            )
+        else:
+            log.debug(message, *args)
 
     async def refresh(self) -> None:
         """Recompute every statistic and overwrite its cache entry: the compute calls this after
@@ -145,7 +163,7 @@ class Stats:
             try:
                 entry = await self._cache.get(key)
             except CacheUnavailable as exc:
-                log.warning("cache read of %s skipped: %s", key, exc)
+                self._cache_failed("cache read of %s skipped: %s", key, exc)
                 entry = None
             if entry is not None:
                 self._near[key] = (entry, self._monotonic())
@@ -231,7 +249,7 @@ class Stats:
         try:
             token = await self._cache.try_lock(lock, self._lock_ttl)
         except CacheUnavailable as exc:
-            log.warning("cache lock of %s skipped: %s", key, exc)
+            self._cache_failed("cache lock of %s skipped: %s", key, exc)
             return await self._compute_and_store(key, compute, now, answer)
         if token is not None:
             try:
@@ -249,7 +267,7 @@ class Stats:
                 try:
                     await self._cache.unlock(lock, token)
                 except CacheUnavailable as exc:
-                    log.warning(
+                    self._cache_failed(
                         "cache unlock of %s failed, it expires within %s s: %s",
                         key,
                         self._lock_ttl,
@@ -258,7 +276,7 @@ class Stats:
         try:
             served = await self._wait_for_other_replica(key, seen)
         except CacheUnavailable as exc:
-            log.warning("waiting for another replica's %s stopped: %s", key, exc)
+            self._cache_failed("waiting for another replica's %s stopped: %s", key, exc)
             served = None
         if served is not None:
             answer.set_result(served)
@@ -310,7 +328,7 @@ class Stats:
         try:
             await self._cache.set(key, body, now)
         except CacheUnavailable as exc:
-            log.warning("cache write of %s skipped: %s", key, exc)
+            self._cache_failed("cache write of %s skipped: %s", key, exc)
         else:
             self._near[key] = (CacheEntry(body, now), self._monotonic())
         return served

@@ -156,11 +156,3 @@ async def test_url_deleted_then_added_again_is_monitored_again(client: httpx.Asy
     assert again.status_code == 201
     assert again.json()["id"] == created["id"]
     assert again.json()["name"] == "a2"
-
-
-async def test_cloud_metadata_address_is_refused(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/urls/", json={"name": "creds", "url": "http://169.254.169.254/latest/meta-data/"}
-    )
-    assert response.status_code == 422
-    assert "link-local" in response.json()["detail"]

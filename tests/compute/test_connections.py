@@ -11,7 +11,7 @@ from service_monitor.config import load_settings
 from service_monitor.models import Status, Target
 from tests.targets import Traffic, counting_server
 
-SETTINGS = load_settings(TIMEOUT=2.0, SQLITE_PATH="unused.sqlite3")
+SETTINGS = load_settings(TIMEOUT=2.0, SQLITE_PATH="unused.sqlite3", ALLOW_PRIVATE_TARGETS=True)
 
 
 async def get(session: aiohttp.ClientSession, url: str, *, close: bool = False) -> None:

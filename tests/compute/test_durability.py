@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import sys
 import uuid
@@ -28,44 +27,11 @@ from tests.conftest import (
     MYSQL_HOST,
     MYSQL_PORT,
     FakeClock,
-    service_missing,
 )
+from tests.faults import PrivateRedis
 from tests.targets import closed_port, target_server
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class PrivateRedis:
-    """A redis-server of the test's own, keeping nothing on disk, so a restart empties it."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            service_missing("redis-server is not installed")
-        assert binary is not None
-        self.process = await asyncio.create_subprocess_exec(
-            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", stdout=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            return
-        pytest.fail(f"redis-server on port {self.port} did not start")
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
 
 
 @pytest.fixture
@@ -79,7 +45,12 @@ async def private_redis() -> AsyncIterator[PrivateRedis]:
 async def test_url_accepted_before_a_redis_restart_is_probed_after_it(
     storage: Storage, private_redis: PrivateRedis, clock: FakeClock
 ) -> None:
-    settings = load_settings(CACHE_ADDRESS="127.0.0.1", CACHE_PORT=private_redis.port, TIMEOUT=2)
+    settings = load_settings(
+        CACHE_ADDRESS="127.0.0.1",
+        CACHE_PORT=private_redis.port,
+        TIMEOUT=2,
+        ALLOW_PRIVATE_TARGETS=True,  # the target listens on 127.0.0.1
+    )
     cache = await RedisCache.open(settings)
     services = Services(settings, storage, cache, clock=clock)
     transport = httpx.ASGITransport(app=create_app(services=services))
@@ -109,6 +80,7 @@ def _compute_env(settings: Settings) -> dict[str, str]:
     env.update({"CACHE_ADDRESS": "127.0.0.1", "CACHE_PORT": str(settings.CACHE_PORT)})
     # All targets share one host: lift the per-host cap so the cycle takes seconds, not minutes.
     env.update({"TIMEOUT": "2", "WRITE_BATCH_SIZE": "50", "PER_HOST_LIMIT": "0"})
+    env["ALLOW_PRIVATE_TARGETS"] = "true"  # the targets listen on 127.0.0.1
     return env
 
 
@@ -126,6 +98,7 @@ async def test_compute_killed_mid_cycle_loses_no_queued_url(
         DB_NAME=f"{MYSQL_DATABASE}_kill_{uuid.uuid4().hex[:8]}",
         CACHE_ADDRESS="127.0.0.1",
         CACHE_PORT=private_redis.port,
+        ALLOW_PRIVATE_TARGETS=True,  # the target listens on 127.0.0.1
     )
     storage = await MySQLStorage.open(settings)
     cache = await RedisCache.open(settings)
@@ -155,6 +128,14 @@ async def test_compute_killed_mid_cycle_loses_no_queued_url(
         assert await cache.depth() == 0
         after = await storage.summary(0)
         assert after.success - before.success == count  # each URL once in the surviving cycle
+        # ...and at most once in the killed one: no URL has two checks from one cycle.
+        per_monitor = await storage._fetch(
+            "SELECT COUNT(*), COUNT(DISTINCT monitor_id), MAX(n) FROM"
+            " (SELECT monitor_id, COUNT(*) AS n FROM checks GROUP BY monitor_id) AS m"
+        )
+        assert [tuple(int(v) for v in row) for row in per_monitor] == [
+            (count, count, 2 if before.success else 1)
+        ]
     finally:
         await storage._execute(f"DROP DATABASE `{settings.DB_NAME}`")
         await cache.close()

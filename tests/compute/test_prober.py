@@ -136,7 +136,13 @@ def base_url(app_and_url: tuple[web.Application, str]) -> str:
 
 @pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    settings = Settings(TIMEOUT=TIMEOUT, USER_AGENT=USER_AGENT, PER_HOST_LIMIT=4, CONCURRENCY=100)
+    settings = Settings(
+        TIMEOUT=TIMEOUT,
+        USER_AGENT=USER_AGENT,
+        PER_HOST_LIMIT=4,
+        CONCURRENCY=100,
+        ALLOW_PRIVATE_TARGETS=True,  # the targets listen on 127.0.0.1
+    )
     async with open_probe_session(settings) as opened:
         yield opened
 

@@ -3,6 +3,7 @@ reported and recorded, and every outcome is kept in the store."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -121,3 +122,54 @@ async def test_a_cycle_rolls_up_the_hours_before_it_and_prunes_what_retention_dr
         "SELECT COUNT(*) FROM checks WHERE checked_at < ?", (now * 1000 - 31 * 86400_000,)
     ) == [(0,)]
     assert await storage.monitor_counts(monitor.id, [now - 7200]) == [Counts(success=1, fail=1)]
+
+
+async def test_a_stopped_cycle_starts_no_new_probe_abandons_the_hung_ones_and_is_recorded(
+    services: Services, base_url: str
+) -> None:
+    rows = [(f"ok{i}", f"{base_url}/ok?i={i}") for i in range(3)]
+    rows += [(f"hung{i}", f"{base_url}/hang?i={i}") for i in range(2)]
+    rows += [(f"later{i}", f"{base_url}/ok?later={i}") for i in range(20)]
+    await services.storage.import_monitors(rows, services.clock())
+    # 2 workers, in this order: the 3 quick probes, then both workers hang, with 20 URLs to go.
+    compute = compute_for(
+        services,
+        TIMEOUT=30.0,
+        CONCURRENCY=2,
+        RAMP_UP_SECONDS=0,
+        PER_HOST_LIMIT=0,
+        SHUTDOWN_GRACE_SECONDS=0.5,
+    )
+    running = asyncio.create_task(compute.cycle())
+    await asyncio.sleep(0.5)  # both workers are now stuck on the hung probes
+    started = time.monotonic()
+    await compute.stop()
+    assert time.monotonic() - started < 2.0  # the grace (0.5 s), not the probe timeout (30 s)
+    report = await running
+    assert report is not None
+    assert report.stopped
+    assert (report.abandoned, report.planned) == (2, 25)
+    assert report.probed == report.stored == 3  # none of the 20 later URLs was started
+    totals = await services.storage.cycle_totals()
+    assert totals.by_outcome[CycleOutcome.STOPPED] == 1
+    assert totals.last is not None
+    assert (totals.last.probed, totals.last.stored) == (report.probed, report.stored)
+    assert await compute.cycle() is None  # a stopping compute starts no new cycle
+
+
+async def test_probes_in_flight_finish_within_the_grace_period_and_their_checks_are_stored(
+    services: Services, base_url: str
+) -> None:
+    rows = [(f"slow{i}", f"{base_url}/slow?i={i}") for i in range(40)]  # 0.3 s each
+    await services.storage.import_monitors(rows, services.clock())
+    compute = compute_for(
+        services, CONCURRENCY=4, RAMP_UP_SECONDS=0, PER_HOST_LIMIT=0, SHUTDOWN_GRACE_SECONDS=5
+    )
+    running = asyncio.create_task(compute.cycle())
+    await asyncio.sleep(0.45)  # 4 probes done, 4 in flight
+    await compute.stop()
+    report = await running
+    assert report is not None
+    assert report.stopped
+    assert report.abandoned == 0  # they had the time to finish
+    assert report.probed == report.stored == 8  # the 4 in flight finished; no new one started

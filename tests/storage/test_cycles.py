@@ -208,6 +208,7 @@ async def test_cycle_records_are_counted_by_outcome_and_the_last_success_is_know
         CycleOutcome.OVERRAN: 1,
         CycleOutcome.SKIPPED: 2,
         CycleOutcome.FAILED: 1,
+        CycleOutcome.STOPPED: 0,
     }
     assert totals.last == failed
     assert totals.last_success_at == overran.finished_at

@@ -18,7 +18,10 @@ from ..cache import open_cache
 from ..compute.importer import import_monitors_csv
 from ..compute.runner import Compute, start_scheduler
 from ..config import Settings, load_settings, settings_or_exit
+from ..errors import Unavailable
+from ..guard import policy_for
 from ..logs import configure_logging
+from ..startup import StartupFailed, fail_server_start, open_backends
 from ..storage import open_storage
 from .auth import AUTH_ERRORS, Keys, require_key, warn_if_open
 from .deps import Services
@@ -50,11 +53,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Start-up waits for the database and the cache (STARTUP_TIMEOUT, a log line per try);
+        # then a server ends with one line and exit code 1 (startup.fail_server_start).
+
         async with AsyncExitStack() as stack:
             if services is None:
-                storage = await open_storage(settings)
+                try:
+                    storage, cache = await open_backends(
+                        settings, open_store=open_storage, open_cache_backend=open_cache
+                    )
+                except StartupFailed as exc:
+                    fail_server_start(exc)
                 stack.push_async_callback(storage.close)
-                cache = await open_cache(settings)
                 stack.push_async_callback(cache.close)
                 app.state.services = Services(settings, storage, cache)
             ready: Services = app.state.services
@@ -63,10 +73,19 @@ def create_app(
                     ready.storage, ready.cache, settings, clock=ready.clock, stats=ready.stats
                 )
                 if data_path is not None:
-                    await import_monitors_csv(ready.storage, data_path, ready.clock())
+                    try:
+                        await import_monitors_csv(
+                            ready.storage, data_path, ready.clock(), policy_for(settings)
+                        )
+                    except (Unavailable, OSError, ValueError) as exc:
+                        fail_server_start(StartupFailed(f"--data-path {data_path}: {exc}"))
                 scheduler = start_scheduler(compute, settings.CYCLE_INTERVAL)
-                stack.push_async_callback(compute.stop)
+                # Closed last in, first out: the running cycle stops gracefully (no new probe,
+                # SHUTDOWN_GRACE_SECONDS for those in flight, its checks stored and the cycle
+                # recorded), and only then the scheduler, whose shutdown cancels a running job;
+                # then the cache and the store close.
                 stack.callback(scheduler.shutdown, wait=False)
+                stack.push_async_callback(compute.stop)
             yield
 
     app = FastAPI(

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import DuplicateURL, MonitorNotFound, Unavailable
+from ..errors import DuplicateURL, MonitorNotFound, TargetRefused, Unavailable
 from .auth import SCHEME, KeyMissing, KeyRefused
 from .schemas import ConflictBody, ErrorBody, ValidationErrorBody
 
@@ -75,6 +75,13 @@ async def _duplicate(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "id": exc.existing_id}, status_code=409)
 
 
+async def _target_refused(_: Request, exc: Exception) -> JSONResponse:
+    # The SSRF guard's refusal is a bad url field: the same shape as any validation error.
+    assert isinstance(exc, TargetRefused)
+    error = {"loc": ["body", "url"], "msg": exc.reason, "type": "target_refused"}
+    return JSONResponse({"detail": f"url: {exc.reason}", "errors": [error]}, status_code=422)
+
+
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Unavailable)
     log.error("answered 503: %s", exc)
@@ -100,6 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KeyRefused, _key_refused)
     app.add_exception_handler(MonitorNotFound, _not_found)
     app.add_exception_handler(DuplicateURL, _duplicate)
+    app.add_exception_handler(TargetRefused, _target_refused)
     app.add_exception_handler(Unavailable, _unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

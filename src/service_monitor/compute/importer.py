@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import TargetRefused
+from ..guard import TargetPolicy
 from ..models import validate_name, validate_url
 from ..storage import Storage
 
@@ -19,8 +21,12 @@ class ImportResult:
     rejected: list[str] = field(default_factory=list)  # one message per bad row, with its line
 
 
-def read_monitors_csv(path: Path) -> ImportResult:
-    """Parse the file; raises OSError when it cannot be read, ValueError when it has no header."""
+def read_monitors_csv(path: Path, policy: TargetPolicy) -> ImportResult:
+    """Parse the file; raises OSError when it cannot be read, ValueError when it has no header.
+
+    A row whose URL the SSRF guard (`policy`) refuses is a bad row. URLs with a name pass: what
+    the name resolves to is checked when probed.
+    """
     result = ImportResult()
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
@@ -46,13 +52,20 @@ def read_monitors_csv(path: Path) -> ImportResult:
             except ValueError as exc:
                 result.rejected.append(f"{path}:{line}: url {url[:80]!r} {exc}")
                 continue
+            try:
+                policy.check_url(url)
+            except TargetRefused as exc:
+                result.rejected.append(f"{path}:{line}: url {url[:80]!r} is refused: {exc.reason}")
+                continue
             result.rows.append((name, url))
     return result
 
 
-async def import_monitors_csv(storage: Storage, path: Path, now: float) -> ImportResult:
+async def import_monitors_csv(
+    storage: Storage, path: Path, now: float, policy: TargetPolicy
+) -> ImportResult:
     """Upsert the file's valid rows by URL; bad rows are logged with their line and skipped."""
-    result = read_monitors_csv(path)
+    result = read_monitors_csv(path, policy)
     for message in result.rejected:
         log.warning("skipped row %s", message)
     written = await storage.import_monitors(result.rows, now)

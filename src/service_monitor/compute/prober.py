@@ -11,11 +11,16 @@ import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 from ..config import Settings
+from ..errors import TargetRefused
+from ..guard import TargetPolicy, policy_for
 from ..models import Cause, Check, Status, Target
+from .resolver import GuardedConnector, refuse_literal_hosts
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +46,28 @@ _CLOSE = {"Connection": "close"}
 KEEPALIVE_SECONDS = 5.0
 
 
-def open_probe_session(settings: Settings, *, keep_alive: bool = True) -> aiohttp.ClientSession:
+def open_probe_session(
+    settings: Settings,
+    *,
+    keep_alive: bool = True,
+    policy: TargetPolicy | None = None,
+    resolver: AbstractResolver | None = None,
+) -> aiohttp.ClientSession:
     """Open an HTTP session for a cycle's probes; close it when the cycle ends.
 
     Must be called inside a running event loop (aiohttp binds the connector to it). Cookies are not
     kept, so one probe never changes what the next sends; statuses >= 400 are returned, not raised.
     Without `keep_alive` every connection is closed once its probe is done (and the request says
     `Connection: close`), so probing many distinct hosts never piles up idle sockets.
+
+    The SSRF guard (`policy`, from the settings unless given) refuses internal addresses before
+    any connection to them: a refused probe raises TargetRefused. `resolver` replaces aiohttp's
+    default name lookup (the guard still filters what it returns).
     """
-    connector = aiohttp.TCPConnector(
+    policy = policy_for(settings) if policy is None else policy
+    connector = _connector(
+        policy,
+        resolver,
         limit=settings.CONCURRENCY,  # sockets open at once, over all hosts
         limit_per_host=settings.PER_HOST_LIMIT,  # 0 = no cap, as in Settings
         ttl_dns_cache=DNS_CACHE_SECONDS,
@@ -63,7 +81,18 @@ def open_probe_session(settings: Settings, *, keep_alive: bool = True) -> aiohtt
         cookie_jar=aiohttp.DummyCookieJar(),
         raise_for_status=False,
         timeout=aiohttp.ClientTimeout(total=settings.TIMEOUT),
+        # Literal hosts never reach the resolver; this checks them on every hop.
+        middlewares=() if policy.allow_all else (refuse_literal_hosts(policy),),
     )
+
+
+def _connector(
+    policy: TargetPolicy, resolver: AbstractResolver | None, **options: Any
+) -> aiohttp.TCPConnector:
+    if policy.allow_all:
+        # Nothing is refused: aiohttp's own connector and resolver, no cost per probe.
+        return aiohttp.TCPConnector(resolver=resolver, **options)
+    return GuardedConnector(policy, resolver=resolver, **options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +141,8 @@ async def probe(
     the verdict is already known. After a status < 400 the verdict waits for the capped body: a
     timeout while reading it is a TIMEOUT failure (a server trickling bytes is not up), any other
     break of the connection is INVALID_RESPONSE; both keep the status received in `http_status`.
+
+    A target the session's SSRF guard refuses, on any hop, is a BLOCKED failure: nothing was sent.
     """
     checked_at = time.time()  # seconds since the epoch, as Check documents
     started = time.perf_counter()  # seconds, monotonic, for the latency
@@ -198,6 +229,9 @@ async def _read_capped(resp: aiohttp.ClientResponse, max_body_bytes: int) -> boo
 
 def _cause_of(exc: BaseException, *, responded: bool, url: str) -> Cause:
     """Name why a probe failed. The order matters: each test must come before its base classes."""
+    # The SSRF guard refused the target (or a redirect's) before any connection was opened.
+    if isinstance(exc, TargetRefused):
+        return Cause.BLOCKED
     # aiohttp.ServerTimeoutError, ConnectionTimeoutError, SocketTimeoutError and asyncio's
     # deadline all derive from TimeoutError (asyncio.TimeoutError is TimeoutError since 3.11).
     if isinstance(exc, TimeoutError):

@@ -19,19 +19,28 @@ from ..errors import StorageUnavailable, Unavailable
 from ..models import CycleOutcome, CycleRecord
 from ..stats import Stats
 from ..storage import Storage
-from .cycle import CycleReport, run_cycle
+from .cycle import CycleReport, Stopping, run_cycle
 from .maintenance import maintain
 from .prober import open_probe_sessions
 
 log = logging.getLogger(__name__)
+
+# Seconds past SHUTDOWN_GRACE_SECONDS that `stop` waits for a stopping cycle to store its last batch
+# and record itself before it cancels it: both take milliseconds on a healthy database.
+STOP_MARGIN_S = 10.0
+
+# Seconds a stopping cycle's record may take: the database may be the reason we are stopping.
+RECORD_AT_STOP_S = 3.0
 
 
 class Compute:
     """Holds what a cycle is handed; each cycle opens its own probe sessions, so no connection
     or DNS answer outlives the cycle that made it.
 
-    `outcomes` counts this process's cycles by outcome (done, overran, skipped, failed); the store
-    keeps the same record for every process (Storage.record_cycle), for metrics and /status.
+    `outcomes` counts this process's cycles by outcome (done, overran, skipped, failed, stopped);
+    the store keeps the same record for every process (Storage.record_cycle), for metrics and
+    /status. A cycle whose checks could not all be stored (database down for longer than
+    WRITE_RETRY_SECONDS) is recorded as failed, with the checks it did store.
     After each cycle, still under the cycle lock, the finished hours are rolled up and retention
     applied (compute/maintenance.py); then, with `stats`, every statistic's cache entry is
     recomputed, so the API's requests are cache hits in steady state.
@@ -54,12 +63,17 @@ class Compute:
         self.outcomes: Counter[CycleOutcome] = Counter()
         self._running = asyncio.Lock()
         self._task: asyncio.Task[object] | None = None
+        self._stopping = Stopping()
 
     async def cycle(self) -> CycleReport | None:
         """Run one cycle, or skip it (None) while another runs in this process or any other.
 
-        Raises Unavailable when the database or the cache cannot be used.
+        Raises Unavailable when the database or the cache cannot be used. Once `request_stop` or
+        `stop` was called, no cycle starts (None).
         """
+        if self._stopping.is_set:
+            log.info("cycle not started: the compute is stopping")
+            return None
         if self._running.locked():
             await self._skip("the previous cycle of this process is still running")
             return None
@@ -72,14 +86,23 @@ class Compute:
             try:
                 async with open_probe_sessions(self.settings) as sessions:
                     report = await run_cycle(
-                        self.storage, self.queue, sessions, self.settings, clock=self.clock
+                        self.storage,
+                        self.queue,
+                        sessions,
+                        self.settings,
+                        clock=self.clock,
+                        stopping=self._stopping,
                     )
             except Unavailable:
                 await self._record(CycleRecord(started, self.clock(), CycleOutcome.FAILED))
                 raise
             interval = self.settings.CYCLE_INTERVAL
             outcome = CycleOutcome.DONE
-            if report.duration_s > interval:
+            if report.stopped:
+                outcome = CycleOutcome.STOPPED
+            elif report.lost:
+                outcome = CycleOutcome.FAILED  # the line above says how many were lost, and why
+            elif report.duration_s > interval:
                 outcome = CycleOutcome.OVERRAN
                 log.warning(
                     "cycle overran its %d s interval: it took %.0f s for %d URLs; cycles due"
@@ -99,6 +122,8 @@ class Compute:
                     stored=report.stored,
                 )
             )
+            if self._stopping.is_set:
+                return report  # rollups and the cache refresh are the next cycle's, not ours now
             await self._maintain()
             await self._refresh_stats()
             return report
@@ -130,10 +155,19 @@ class Compute:
     async def _record(self, record: CycleRecord) -> None:
         """Count the outcome here and in the store; a store that is down loses only the record."""
         self.outcomes[record.outcome] += 1
+        limit = RECORD_AT_STOP_S if self._stopping.is_set else None
         try:
-            await self.storage.record_cycle(record)
+            async with asyncio.timeout(limit):
+                await self.storage.record_cycle(record)
         except StorageUnavailable as exc:
             log.warning("cycle outcome %s not recorded: %s", record.outcome.value, exc)
+        except TimeoutError:
+            log.warning(
+                "cycle outcome %s not recorded: the database did not answer within %g s of the"
+                " stop",
+                record.outcome.value,
+                RECORD_AT_STOP_S,
+            )
 
     async def scheduled_cycle(self) -> None:
         """The scheduler's job: a cycle that cannot run is logged, and the next one tries again."""
@@ -144,10 +178,31 @@ class Compute:
         except Exception:
             log.exception("cycle failed")
 
+    def request_stop(self, *, now: bool = False) -> None:
+        """Start no cycle from now on, and have the running one start no new probe: those in
+        flight get SHUTDOWN_GRACE_SECONDS (none with `now`), then the cycle stores what it has,
+        records itself as stopped and returns. Safe to call from a signal handler's callback."""
+        if now:
+            self._stopping.abandon()
+        else:
+            self._stopping.request()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set
+
     async def stop(self) -> None:
-        """Abandon a running cycle; the batches it already wrote stay written."""
+        """Stop gracefully (see `request_stop`) and return once the running cycle has ended; one
+        that has not ended STOP_MARGIN_S seconds after its grace period is cancelled (the checks it
+        had not stored are logged as lost)."""
+        self.request_stop()
         task = self._task
-        if task is not None and not task.done() and task is not asyncio.current_task():
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        limit = self.settings.SHUTDOWN_GRACE_SECONDS + STOP_MARGIN_S
+        done, _ = await asyncio.wait({task}, timeout=limit)
+        if not done:
+            log.error("the stopping cycle did not end within %g s: cancelled", limit)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -145,6 +145,12 @@ class MySQLStorage(SQLStorage):
     def __init__(self, pool: Any, where: str, settings: Settings) -> None:
         self._pool = pool
         self._where = where
+        # Seconds a statement waits for a pooled connection (a new one included). Without it, when
+        # the server stops answering, requests queue behind the MAX_POOL connections waiting out
+        # their read timeouts, one batch after another: minutes for the last ones. With it, no
+        # request waits longer than this plus DB_QUERY_TIMEOUT.
+        self._acquire_timeout = settings.DB_CONNECT_TIMEOUT
+        self._max_pool = settings.MAX_POOL
         self._lock_connect_args = _connect_args(settings)
         self._cycle_lock_name = cycle_lock_name(settings.DB_NAME)
 
@@ -170,9 +176,27 @@ class MySQLStorage(SQLStorage):
         return storage
 
     @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """A pooled connection, waited for at most DB_CONNECT_TIMEOUT seconds."""
+        try:
+            async with asyncio.timeout(self._acquire_timeout):
+                connection = await self._pool.acquire()
+        except TimeoutError as exc:
+            raise StorageUnavailable(
+                f"database {self._where} failed: no connection within {self._acquire_timeout:g} s"
+                f" (DB_CONNECT_TIMEOUT; the {self._max_pool} of MAX_POOL busy or connecting)"
+            ) from exc
+        except _UNAVAILABLE as exc:
+            raise StorageUnavailable(f"database {self._where} failed: {exc!r}") from exc
+        try:
+            yield connection
+        finally:
+            await self._pool.release(connection)
+
+    @asynccontextmanager
     async def _cursor(self) -> AsyncIterator[Any]:
         try:
-            async with self._pool.acquire() as connection, connection.cursor() as cursor:
+            async with self._connection() as connection, connection.cursor() as cursor:
                 yield cursor
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"database {self._where} failed: {exc!r}") from exc
@@ -190,7 +214,7 @@ class MySQLStorage(SQLStorage):
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Transaction]:
         try:
-            async with self._pool.acquire() as connection:
+            async with self._connection() as connection:
                 await connection.begin()
                 try:
                     async with connection.cursor() as cursor:

@@ -97,7 +97,15 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
 
     The same URL again answers 409 with the existing monitor's id. URLs are compared after
     lower-casing scheme and host and dropping a default port and the fragment.
+
+    A literal internal address (loopback, private, link-local...) answers 422 unless the SSRF
+    guard is opened (ALLOW_PRIVATE_TARGETS, ALLOWED_TARGET_NETWORKS); a name is checked when
+    probed, on every address it resolves to.
     """
+    from ...guard import policy_for
+
+    # The policy is built once per guard setting; its TargetRefused answers 422 (api/errors.py).
+    policy_for(services.settings).check_url(monitor_in.url)
     monitor = await services.storage.add_monitor(monitor_in.name, monitor_in.url, services.clock())
     try:
         await services.cache.push(monitor.id)
