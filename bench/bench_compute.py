@@ -169,7 +169,9 @@ def run_variant(
     variant: str, urls: list[str], work: Path, concurrency: int, timeout: float
 ) -> Sample:
     common = {"CONCURRENCY": str(concurrency), "TIMEOUT": str(timeout), "LOG_LEVEL": "INFO"}
-    common["ALLOW_PRIVATE_TARGETS"] = "true"  # the farm listens on 127.0.0.0/8
+    # The farm listens on 127.0.0.0/8: the guard stays on and this range is allowed, so every
+    # probe pays what production pays for the SSRF check (ALLOW_PRIVATE_TARGETS would skip it).
+    common["ALLOWED_TARGET_NETWORKS"] = "127.0.0.0/8"
     if variant == "bare":
         url_file = work / "urls.txt"
         url_file.write_text("\n".join(urls))
