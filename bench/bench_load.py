@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import http.client
 import json
 import math
@@ -78,7 +77,7 @@ from bench_compute import make_urls, raise_open_file_limit, start_farm
 from service_monitor.config import Settings, load_settings
 from service_monitor.models import Cause, Check, Status
 from service_monitor.storage import open_storage
-from stats_data import MySQL
+from stats_data import MySQL, hold_run_lock, server_facts
 from stats_http import (
     ENDPOINTS,
     ROOT,
@@ -956,33 +955,12 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def hold_run_lock() -> int:
-    """One run at a time: both would drop and fill the same database. An flock, freed by the OS
-    when this process ends, however it ends."""
-    path = WORK_DIR / "bench-load.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise SystemExit(f"another bench-load run holds {path}") from None
-    return fd  # kept open, so held, until the process ends
-
-
-async def server_facts() -> str:
-    db = await MySQL.connect()
-    try:
-        row = (await db.fetch("SELECT VERSION(), @@innodb_buffer_pool_size"))[0]
-    finally:
-        await db.close()
-    return f"MariaDB {row[0]} (buffer pool {int(row[1]) // 2**20} MiB)"
-
-
 def main() -> None:
     args = parse_args()
     require_wrk()  # before anything is loaded
     for sub in ("logs", "created"):
         (WORK_DIR / sub).mkdir(parents=True, exist_ok=True)
-    hold_run_lock()
+    hold_run_lock(WORK_DIR / "bench-load.lock", "bench-load")
     for old in [*(WORK_DIR / "created").glob("*.txt"), *(WORK_DIR / "logs").glob("compute-*")]:
         old.unlink()  # the last run's: this one's are read back
     fd_limit = raise_open_file_limit()

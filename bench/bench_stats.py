@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import math
 import os
 import resource
@@ -47,9 +46,10 @@ from stats_data import (
     WORK_DIR,
     DataSetSpec,
     LoadReport,
-    MySQL,
     ensure,
+    hold_run_lock,
     mysql_spec,
+    server_facts,
     sqlite_spec,
 )
 from stats_http import (
@@ -294,15 +294,6 @@ def clear_redis() -> None:
         client.close()
 
 
-async def server_facts() -> str:
-    db = await MySQL.connect()
-    try:
-        row = (await db.fetch("SELECT VERSION(), @@innodb_buffer_pool_size"))[0]
-    finally:
-        await db.close()
-    return f"MariaDB {row[0]} (buffer pool {int(row[1]) // 2**20} MiB)"
-
-
 def wrk_version() -> str:
     done = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
     return (done.stdout + done.stderr).splitlines()[0].split(" Copyright")[0]
@@ -349,27 +340,12 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def hold_run_lock() -> int:
-    """One run at a time: two would top up the same slots of a data set twice, and measure each
-    other. The lock is an flock on a file, freed by the OS when this process ends, however."""
-    path = WORK_DIR / "bench-stats.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = path.read_text().strip() or "?"
-        raise SystemExit(f"another bench-stats run (pid {holder}) holds {path}") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd  # kept open, so held, until the process ends
-
-
 def main() -> None:
     args = parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(",") if s})
     use_mysql, use_sqlite = args.only in (None, "mysql"), args.only in (None, "sqlite")
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    hold_run_lock()
+    hold_run_lock(WORK_DIR / "bench-stats.lock", "bench-stats")
     log_dir = WORK_DIR / "logs"
     log_dir.mkdir(exist_ok=True)
     clock = Clock([])

@@ -12,6 +12,7 @@ Used by bench/bench_stats.py; not a script of its own.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import sqlite3
@@ -659,3 +660,27 @@ async def measure(spec: DataSetSpec, report: LoadReport) -> None:
     else:
         report.checks, report.count_s = count_sqlite(spec.name)
         report.sizes, report.size_source = sqlite_sizes(spec.name)
+
+
+async def server_facts() -> str:
+    """The MariaDB version and buffer pool, printed at the top of a bench's output."""
+    db = await MySQL.connect()
+    try:
+        row = (await db.fetch("SELECT VERSION(), @@innodb_buffer_pool_size"))[0]
+    finally:
+        await db.close()
+    return f"MariaDB {row[0]} (buffer pool {int(row[1]) // 2**20} MiB)"
+
+
+def hold_run_lock(path: Path, what: str) -> int:
+    """One run of a bench at a time: two would fill the same data set and measure each other. An
+    flock on `path`, freed by the OS when this process ends, however it ends."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = path.read_text().strip() or "?"
+        raise SystemExit(f"another {what} run (pid {holder}) holds {path}") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd  # kept open, so held, until the process ends
