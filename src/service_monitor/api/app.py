@@ -123,4 +123,12 @@ def _app_from_environment() -> FastAPI:
     return create_app(settings)
 
 
-app = _app_from_environment()
+def __getattr__(name: str) -> FastAPI:
+    """`app`, built from the environment the first time it is asked for (uvicorn's
+    `service_monitor.api.app:app`): importing this module for create_app builds nothing, reads
+    no setting and logs nothing."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    built = _app_from_environment()
+    globals()["app"] = built  # later lookups find it without coming here
+    return built
