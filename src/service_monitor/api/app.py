@@ -14,7 +14,6 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 
 from .. import __version__
-from ..cache import open_cache
 from ..compute.importer import import_monitors_csv
 from ..compute.runner import Compute, start_scheduler
 from ..config import Settings, load_settings, settings_or_exit
@@ -22,7 +21,6 @@ from ..errors import Unavailable
 from ..guard import policy_for
 from ..logs import configure_logging
 from ..startup import StartupFailed, fail_server_start, open_backends
-from ..storage import open_storage
 from .auth import AUTH_ERRORS, Keys, require_key, warn_if_open
 from .deps import Services
 from .errors import install_error_handlers
@@ -59,9 +57,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             if services is None:
                 try:
-                    storage, cache = await open_backends(
-                        settings, open_store=open_storage, open_cache_backend=open_cache
-                    )
+                    storage, cache = await open_backends(settings)
                 except StartupFailed as exc:
                     fail_server_start(exc)
                 stack.push_async_callback(storage.close)
