@@ -241,3 +241,27 @@ async def services(
     await storage.close()
     if request.param == "mysql+redis":
         await redis_cleanup(settings.CACHE_KEY_PREFIX)
+
+
+@pytest.fixture(params=["embedded", "mysql+redis"])
+def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of server processes (tests/servers.py): one SQLite file, or MariaDB and
+    Redis."""
+    from tests.servers import server_env
+
+    if request.param == "embedded":
+        yield server_env(SQLITE_PATH=tmp_path / "monitor.sqlite3", TIMEOUT=2)
+        return
+    request.getfixturevalue("require_mysql")
+    request.getfixturevalue("require_redis")
+    prefix = f"sm-test:{uuid.uuid4().hex}:"
+    yield server_env(
+        DB_ADDRESS=MYSQL_HOST,
+        DB_PORT=MYSQL_PORT,
+        DB_NAME=f"{MYSQL_DATABASE}_e2e_{uuid.uuid4().hex[:8]}",  # dropped with the session's
+        CACHE_ADDRESS=REDIS_HOST,
+        CACHE_PORT=REDIS_PORT,
+        CACHE_KEY_PREFIX=prefix,
+        TIMEOUT=2,
+    )
+    run_aside(redis_cleanup(prefix))

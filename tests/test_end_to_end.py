@@ -3,121 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from service_monitor.config import Settings, load_settings
+from service_monitor.config import load_settings
 from service_monitor.models import Check, Counts, Status
 from service_monitor.storage import open_storage
-from tests.conftest import (
-    MYSQL_DATABASE,
-    MYSQL_HOST,
-    MYSQL_PORT,
-    REDIS_HOST,
-    REDIS_PORT,
-    redis_cleanup,
-    run_aside,
-)
+from tests.servers import ROOT, SETTING_NAMES, run_to_end, running, server_env
 from tests.targets import closed_port, target_server
-
-ROOT = Path(__file__).resolve().parents[1]
-SETTING_NAMES = set(Settings.model_fields)  # scrubbed from the environment the tests pass on
-
-
-def _env(**settings: object) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-    env.update({k: str(v) for k, v in settings.items()})
-    env.setdefault("ALLOW_PRIVATE_TARGETS", "true")  # the targets listen on 127.0.0.1
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-@pytest.fixture(params=["embedded", "mysql+redis"])
-def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment of both processes: one SQLite file, or MariaDB and Redis."""
-    if request.param == "embedded":
-        yield _env(SQLITE_PATH=tmp_path / "monitor.sqlite3", TIMEOUT=2)
-        return
-    request.getfixturevalue("require_mysql")
-    request.getfixturevalue("require_redis")
-    prefix = f"sm-test:{uuid.uuid4().hex}:"
-    yield _env(
-        DB_ADDRESS=MYSQL_HOST,
-        DB_PORT=MYSQL_PORT,
-        DB_NAME=f"{MYSQL_DATABASE}_e2e_{uuid.uuid4().hex[:8]}",  # dropped with the session's
-        CACHE_ADDRESS=REDIS_HOST,
-        CACHE_PORT=REDIS_PORT,
-        CACHE_KEY_PREFIX=prefix,
-        TIMEOUT=2,
-    )
-    run_aside(redis_cleanup(prefix))
-
-
-@asynccontextmanager
-async def running(*command: str, env: dict[str, str], port: int) -> AsyncIterator[str]:
-    """Start a server process from the repository root; yield its base URL once /status answers.
-
-    Its output goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server.
-    """
-    log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below)
-    process = await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(200):  # up to 20 s to start
-                if process.returncode is not None:
-                    break
-                try:
-                    if (await client.get(f"{base}/status")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail(f"{command} did not answer on {base}")
-        if process.returncode is not None:
-            log.seek(0)
-            pytest.fail(f"{command} exited {process.returncode}: {log.read().decode()}")
-        yield base
-    except BaseException:
-        log.seek(0)
-        print(log.read().decode()[-5000:])  # shown by pytest when the test fails
-        raise
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        log.close()
-
-
-async def run_to_end(*command: str, env: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, output.decode()
-
 
 COMPUTE = (sys.executable, "-m", "src.service_monitor.compute.scheduler")
 
@@ -186,7 +84,7 @@ async def test_run_local_repeats_cycles_until_stopped(
 
 async def test_compute_that_cannot_reach_the_database_exits_1_with_one_line() -> None:
     # STARTUP_TIMEOUT=0: one attempt (the waiting itself is tests/test_startup.py's)
-    env = _env(
+    env = server_env(
         DB_ADDRESS="127.0.0.1", DB_PORT=closed_port(), DB_CONNECT_TIMEOUT=1, STARTUP_TIMEOUT=0
     )
     code, output = await run_to_end(*COMPUTE, env=env)
@@ -197,7 +95,7 @@ async def test_compute_that_cannot_reach_the_database_exits_1_with_one_line() ->
 
 
 async def test_compute_that_cannot_reach_the_cache_exits_1_with_one_line(tmp_path: Path) -> None:
-    env = _env(
+    env = server_env(
         SQLITE_PATH=tmp_path / "x.sqlite3",
         CACHE_ADDRESS="127.0.0.1",
         CACHE_PORT=closed_port(),
@@ -219,7 +117,7 @@ async def test_compute_that_cannot_reach_the_cache_exits_1_with_one_line(tmp_pat
     ids=["compute", "uvicorn", "serve"],
 )
 async def test_bad_setting_stops_start_up_with_one_line(command: tuple[str, ...]) -> None:
-    code, output = await run_to_end(*command, env=_env(TIMEOUT="soon"))
+    code, output = await run_to_end(*command, env=server_env(TIMEOUT="soon"))
     assert code == 2
     assert output.strip() == (
         "service-monitor: invalid setting TIMEOUT='soon': Input should be a valid number,"
@@ -229,7 +127,7 @@ async def test_bad_setting_stops_start_up_with_one_line(command: tuple[str, ...]
 
 async def test_serve_runs_api_and_cycles_in_one_process(tmp_path: Path) -> None:
     port = closed_port()
-    env = _env(SQLITE_PATH=tmp_path / "serve.sqlite3", CYCLE_INTERVAL=1, TIMEOUT=2)
+    env = server_env(SQLITE_PATH=tmp_path / "serve.sqlite3", CYCLE_INTERVAL=1, TIMEOUT=2)
     csv = tmp_path / "urls.csv"
     serve = (sys.executable, "-m", "service_monitor.cli", "serve", "--port", str(port),
              "--data-path", str(csv))  # fmt: skip
@@ -254,7 +152,7 @@ async def test_serve_runs_api_and_cycles_in_one_process(tmp_path: Path) -> None:
 
 
 async def test_import_command_upserts_and_reports_bad_rows(tmp_path: Path) -> None:
-    env = _env(SQLITE_PATH=tmp_path / "import.sqlite3")
+    env = server_env(SQLITE_PATH=tmp_path / "import.sqlite3")
     csv = tmp_path / "urls.csv"
     csv.write_text("name,url\nok,http://a.example/\nbad,not a url\n")
     cli = (sys.executable, "-m", "service_monitor.cli")
@@ -269,7 +167,7 @@ async def test_import_command_upserts_and_reports_bad_rows(tmp_path: Path) -> No
 
 async def test_api_command_serves_the_api(tmp_path: Path) -> None:
     port = closed_port()
-    env = _env(SQLITE_PATH=tmp_path / "api.sqlite3")
+    env = server_env(SQLITE_PATH=tmp_path / "api.sqlite3")
     api = (sys.executable, "-m", "service_monitor.cli", "api", "--port", str(port))
     async with (
         running(*api, env=env, port=port) as base,
