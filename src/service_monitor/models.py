@@ -101,6 +101,27 @@ class Counts:
     fail: int
 
 
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One monitor's checks in one stretch of time (an hour, a day): what a status strip or a
+    latency chart draws."""
+
+    success: int = 0
+    fail: int = 0
+    success_latency_ms: int = 0  # summed over the successes: the mean is this / success
+
+    @property
+    def mean_latency_ms(self) -> float | None:
+        return self.success_latency_ms / self.success if self.success else None
+
+    def __add__(self, other: Bucket) -> Bucket:
+        return Bucket(
+            self.success + other.success,
+            self.fail + other.fail,
+            self.success_latency_ms + other.success_latency_ms,
+        )
+
+
 class CycleOutcome(enum.StrEnum):
     """How one cycle ended, as recorded by whichever compute process ran (or skipped) it."""
 

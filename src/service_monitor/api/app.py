@@ -26,7 +26,7 @@ from .deps import Services
 from .errors import install_error_handlers
 from .fast_stats import fast_routes
 from .limits import RequestLimits, reject_unknown_query
-from .routes import health, urls
+from .routes import cycles, health, urls, views
 
 log = logging.getLogger("service_monitor.api")
 
@@ -95,7 +95,15 @@ def create_app(
         app.state.services = services
     app.state.keys = keys = Keys.from_settings(settings)
     install_error_handlers(app)
-    for router, needs_key in ((urls.writes, bool(keys)), (urls.reads, keys and settings.READ_AUTH)):
+    read_key = bool(keys) and settings.READ_AUTH
+    # views.reads first: its /urls/overview must match before urls.reads' /urls/{monitor_id}.
+    routers = (
+        (urls.writes, bool(keys)),
+        (views.reads, read_key),
+        (urls.reads, read_key),
+        (cycles.reads, read_key),
+    )
+    for router, needs_key in routers:
         if needs_key:
             app.include_router(router, dependencies=[Depends(require_key)], responses=AUTH_ERRORS)
         else:

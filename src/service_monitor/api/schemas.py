@@ -10,9 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..models import (
     MAX_NAME_LENGTH,
     MAX_URL_LENGTH,
+    Bucket,
     Cause,
     Check,
     Counts,
+    CycleOutcome,
+    CycleRecord,
     Monitor,
     MonitorState,
     Status,
@@ -112,6 +115,93 @@ class WindowCounts(BaseModel):
 class MonitorDetail(MonitorOut):
     checks: list[CheckOut] = Field(description="the newest checks first, at most 20")
     counts: WindowCounts = Field(description="checks in the past hour, 7 days and 30 days")
+
+
+def _ratio(bucket: Bucket) -> float | None:
+    checks = bucket.success + bucket.fail
+    return round(bucket.success / checks, 6) if checks else None
+
+
+class StripBucket(BaseModel):
+    start: datetime = Field(description="the bucket's first instant (UTC)")
+    success: int
+    fail: int
+
+    @classmethod
+    def of(cls, start: float, bucket: Bucket) -> StripBucket:
+        return cls(start=_utc(start), success=bucket.success, fail=bucket.fail)
+
+
+class Uptime(BaseModel):
+    """success / (success + fail); null when there was no check."""
+
+    day: float | None = Field(description="over the strip's 24 hourly buckets (current hour last)")
+    month: float | None = Field(description="over the past 30 days (720 hours, current one last)")
+
+    @classmethod
+    def of(cls, day: Bucket, month: Bucket) -> Uptime:
+        return cls(day=_ratio(day), month=_ratio(month))
+
+
+class OverviewItem(MonitorOut):
+    last_check: CheckOut | None = Field(description="the newest check; null before the first")
+    uptime: Uptime
+    strip: list[StripBucket] = Field(description="24 hourly buckets, oldest first")
+
+
+class OverviewPage(BaseModel):
+    items: list[OverviewItem]
+    total: int = Field(description="monitors matching `q` (all monitored URLs without it)")
+    limit: int
+    offset: int
+    q: str | None
+
+
+class HistoryBucket(BaseModel):
+    start: datetime
+    success: int
+    fail: int
+    latency_ms: float | None = Field(description="mean latency of the successful checks")
+
+    @classmethod
+    def of(cls, start: float, bucket: Bucket) -> HistoryBucket:
+        mean = bucket.mean_latency_ms
+        return cls(
+            start=_utc(start),
+            success=bucket.success,
+            fail=bucket.fail,
+            latency_ms=round(mean, 1) if mean is not None else None,
+        )
+
+
+class History(BaseModel):
+    id: int
+    span: Literal["day", "week", "month"]
+    bucket_seconds: int
+    buckets: list[HistoryBucket] = Field(description="oldest first; the last holds now")
+    failures: list[CheckOut] = Field(
+        description="the span's newest failed checks first, at most 20"
+    )
+
+
+class CycleOut(BaseModel):
+    started_at: datetime
+    finished_at: datetime
+    outcome: CycleOutcome
+    probed: int
+    success: int
+    fail: int
+
+    @classmethod
+    def of(cls, record: CycleRecord) -> CycleOut:
+        return cls(
+            started_at=_utc(record.started_at),
+            finished_at=_utc(record.finished_at),
+            outcome=record.outcome,
+            probed=record.probed,
+            success=record.success,
+            fail=record.fail,
+        )
 
 
 class TopItem(BaseModel):

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from ..config import Settings
 from ..models import (
+    Bucket,
     Check,
     Counts,
     CycleRecord,
@@ -36,8 +37,11 @@ class Storage(Protocol):
     async def get_monitor(self, monitor_id: int) -> Monitor:
         """The monitor, unless it is unknown or deleted: then MonitorNotFound."""
 
-    async def list_monitors(self, limit: int, offset: int) -> tuple[list[Monitor], int]:
-        """A page of the monitored (not deleted) monitors by id, and how many there are in all."""
+    async def list_monitors(
+        self, limit: int, offset: int, search: str | None = None
+    ) -> tuple[list[Monitor], int]:
+        """A page of the monitored (not deleted) monitors by id, and how many there are in all;
+        with `search`, only those whose name or URL holds it (case-insensitive)."""
 
     async def delete_monitor(self, monitor_id: int) -> None:
         """Stop probing the monitor; its checks stay. MonitorNotFound when unknown or deleted."""
@@ -52,8 +56,26 @@ class Storage(Protocol):
     async def add_checks(self, checks: Sequence[Check]) -> None:
         """Store the checks in one transaction: all of them or, on error, none."""
 
-    async def recent_checks(self, monitor_id: int, limit: int) -> list[Check]:
-        """The monitor's newest checks first."""
+    async def recent_checks(
+        self,
+        monitor_id: int,
+        limit: int,
+        *,
+        status: Status | None = None,
+        since: float | None = None,
+    ) -> list[Check]:
+        """The monitor's newest checks first: all, or those of `status`, made from `since` on."""
+
+    async def last_checks(self, monitor_ids: Sequence[int]) -> dict[int, Check]:
+        """Each monitor's newest check; monitors never checked are left out."""
+
+    async def history(
+        self, monitor_ids: Sequence[int], bounds: Sequence[float]
+    ) -> dict[int, list[Bucket]]:
+        """Each monitor's checks in the buckets [bounds[i], bounds[i+1]), exact to the check;
+        every monitor asked for is in the answer, with len(bounds) - 1 buckets. Bounds on whole
+        hours are answered from the hourly rollups, so a bucket costs two rows, not its checks.
+        """
 
     async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
         """The monitor's success/fail counts from each `since` on, in the order given."""

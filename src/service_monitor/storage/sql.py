@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import DuplicateURL, MonitorNotFound
 from ..models import (
+    Bucket,
     Cause,
     Check,
     Counts,
@@ -31,7 +33,7 @@ from ..models import (
     TopEntry,
     url_key,
 )
-from . import retention, rollups, windows
+from . import history, retention, rollups, windows
 from .rollups import MS_PER_S, to_ms
 
 Row = tuple[Any, ...]
@@ -50,6 +52,7 @@ _CODE_STATUS = {code: status for status, code in _STATUS_CODE.items()}
 # `stored` is a reserved word in MySQL 5.7+, hence `stored_checks` for CycleRecord.stored.
 _CYCLE_COLUMNS = "started_at, finished_at, outcome, probed, success, fail, stored_checks"
 _SUCCESSFUL_OUTCOMES = (CycleOutcome.DONE.value, CycleOutcome.OVERRAN.value)
+_LIKE_SPECIAL = re.compile(r"[!%_]")
 
 
 def _monitor(row: Row) -> Monitor:
@@ -168,13 +171,23 @@ class SQLStorage(abc.ABC):
             raise MonitorNotFound(monitor_id)
         return _monitor(rows[0])
 
-    async def list_monitors(self, limit: int, offset: int) -> tuple[list[Monitor], int]:
-        deleted = int(MonitorState.DELETED)
+    async def list_monitors(
+        self, limit: int, offset: int, search: str | None = None
+    ) -> tuple[list[Monitor], int]:
+        where = "state <> ?"
+        params: list[Any] = [int(MonitorState.DELETED)]
+        if search:
+            # LOWER on both sides: the same answer from MySQL's collations and SQLite's ASCII-only
+            # case folding. '!' escapes the pattern's own % and _ (a backslash means different
+            # things in the two dialects' string literals).
+            pattern = "%" + _LIKE_SPECIAL.sub(r"!\g<0>", search.lower()) + "%"
+            where += " AND (LOWER(name) LIKE ? ESCAPE '!' OR LOWER(url) LIKE ? ESCAPE '!')"
+            params += [pattern, pattern]
         rows = await self._fetch(
-            f"SELECT {_MONITOR_COLUMNS} FROM monitors WHERE state <> ? ORDER BY id LIMIT ? OFFSET ?",
-            (deleted, limit, offset),
+            f"SELECT {_MONITOR_COLUMNS} FROM monitors WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
-        total = await self._fetch("SELECT COUNT(*) FROM monitors WHERE state <> ?", (deleted,))
+        total = await self._fetch(f"SELECT COUNT(*) FROM monitors WHERE {where}", params)
         return [_monitor(row) for row in rows], int(total[0][0])
 
     async def delete_monitor(self, monitor_id: int) -> None:
@@ -255,13 +268,73 @@ class SQLStorage(abc.ABC):
                     ),
                 )
 
-    async def recent_checks(self, monitor_id: int, limit: int) -> list[Check]:
+    async def recent_checks(
+        self,
+        monitor_id: int,
+        limit: int,
+        *,
+        status: Status | None = None,
+        since: float | None = None,
+    ) -> list[Check]:
+        where = "monitor_id = ?"
+        params: list[Any] = [monitor_id]
+        if status is not None:
+            where += " AND status = ?"
+            params.append(_STATUS_CODE[status])
+        if since is not None:
+            where += " AND checked_at >= ?"
+            params.append(to_ms(since))
         rows = await self._fetch(
-            f"SELECT {_CHECK_COLUMNS} FROM checks WHERE monitor_id = ?"
+            f"SELECT {_CHECK_COLUMNS} FROM checks WHERE {where}"
             " ORDER BY checked_at DESC, id DESC LIMIT ?",
-            (monitor_id, limit),
+            (*params, limit),
         )
         return [_check(row) for row in rows]
+
+    async def last_checks(self, monitor_ids: Sequence[int]) -> dict[int, Check]:
+        if not monitor_ids:
+            return {}
+        # The correlated MAX is one seek down the (monitor_id, checked_at) index per monitor.
+        marks = ", ".join("?" * len(monitor_ids))
+        rows = await self._fetch(
+            f"SELECT {', '.join('c.' + c for c in _CHECK_COLUMNS.split(', '))} FROM checks c"
+            f" WHERE c.monitor_id IN ({marks}) AND c.checked_at ="
+            " (SELECT MAX(checked_at) FROM checks WHERE monitor_id = c.monitor_id)"
+            " ORDER BY c.id",
+            tuple(monitor_ids),
+        )
+        return {check.monitor_id: check for check in map(_check, rows)}  # the newest id wins a tie
+
+    async def history(
+        self, monitor_ids: Sequence[int], bounds: Sequence[float]
+    ) -> dict[int, list[Bucket]]:
+        ids = list(monitor_ids)
+        bounds_ms = [to_ms(b) for b in bounds]
+        if not ids or len(bounds_ms) < 2:
+            return {monitor_id: [] for monitor_id in ids}
+        id_marks = ", ".join("?" * len(ids))
+        hours = history.hours_of(bounds_ms)
+        rolled: set[int] = set()
+        if hours:
+            found = await self._fetch(
+                f"SELECT hour FROM rollup_hours WHERE hour IN ({', '.join('?' * len(hours))})",
+                hours,
+            )
+            rolled = {int(row[0]) for row in found}
+        pairs = history.rolled_pairs(bounds_ms, rolled)
+        rows: list[history.BucketRow] = []
+        if pairs:
+            used = sorted({h for _, start, end in pairs for h in (start, end)})
+            rollup_rows = await self._fetch(
+                "SELECT hour, monitor_id, success, fail, success_latency_ms FROM rollups"
+                f" WHERE hour IN ({', '.join('?' * len(used))}) AND monitor_id IN ({id_marks})",
+                (*used, *ids),
+            )
+            rows += history.from_rollups(rollup_rows, pairs)
+        raw = history.raw_parts(bounds_ms, {index for index, _, _ in pairs}, ids)
+        if raw is not None:
+            rows += await self._fetch(*raw)
+        return history.assemble(ids, len(bounds_ms) - 1, rows)
 
     async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
         return [await self._counts(to_ms(s), monitor_id) for s in since]

@@ -134,9 +134,14 @@ async def list_urls(
     limit: Annotated[int, Query(ge=1, le=1000, description="monitors per page")] = 100,
     # Bounded like ids (a 32-bit count): MySQL's LIMIT refuses a number past 2**64 with an error.
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="monitors to skip")] = 0,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="only monitors whose name or URL holds this text"),
+    ] = None,
 ) -> MonitorPage:
-    """Monitored (not deleted) URLs by id; `total` counts them all."""
-    monitors, total = await services.storage.list_monitors(limit, offset)
+    """Monitored (not deleted) URLs by id; `total` counts them all (those matching `q`, with it).
+    The text is matched case-insensitively, `%` and `_` as themselves."""
+    monitors, total = await services.storage.list_monitors(limit, offset, q or None)
     return MonitorPage(
         items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
     )
