@@ -294,16 +294,18 @@ class SQLStorage(abc.ABC):
     async def last_checks(self, monitor_ids: Sequence[int]) -> dict[int, Check]:
         if not monitor_ids:
             return {}
-        # The correlated MAX is one seek down the (monitor_id, checked_at) index per monitor.
-        marks = ", ".join("?" * len(monitor_ids))
+        # One round trip of one backward index seek per monitor: each derived table reads a single
+        # entry of (monitor_id, checked_at). A GROUP BY MAX or a correlated MAX reads every check
+        # of the page's monitors instead (MariaDB: 33 ms and 15 s over 43 million checks).
+        newest = (
+            f"SELECT * FROM (SELECT {_CHECK_COLUMNS}, id FROM checks WHERE monitor_id = ?"
+            " ORDER BY checked_at DESC, id DESC LIMIT 1) n"
+        )
         rows = await self._fetch(
-            f"SELECT {', '.join('c.' + c for c in _CHECK_COLUMNS.split(', '))} FROM checks c"
-            f" WHERE c.monitor_id IN ({marks}) AND c.checked_at ="
-            " (SELECT MAX(checked_at) FROM checks WHERE monitor_id = c.monitor_id)"
-            " ORDER BY c.id",
+            " UNION ALL ".join(f"{newest}{i}" for i in range(len(monitor_ids))),
             tuple(monitor_ids),
         )
-        return {check.monitor_id: check for check in map(_check, rows)}  # the newest id wins a tie
+        return {check.monitor_id: check for check in map(_check, rows)}
 
     async def history(
         self, monitor_ids: Sequence[int], bounds: Sequence[float]
