@@ -20,6 +20,7 @@ from ..config import Settings, load_settings, settings_or_exit
 from ..errors import Unavailable
 from ..guard import policy_for
 from ..logs import configure_logging
+from ..metrics.exposition import install_metrics
 from ..startup import StartupFailed, fail_server_start, open_backends
 from .auth import AUTH_ERRORS, Keys, require_key, warn_if_open
 from .deps import Services
@@ -66,7 +67,12 @@ def create_app(
             ready: Services = app.state.services
             if run_compute:
                 compute = Compute(
-                    ready.storage, ready.cache, settings, clock=ready.clock, stats=ready.stats
+                    ready.storage,
+                    ready.cache,
+                    settings,
+                    clock=ready.clock,
+                    stats=ready.stats,
+                    counters=ready.cache,
                 )
                 if data_path is not None:
                     try:
@@ -110,6 +116,8 @@ def create_app(
             app.include_router(router)
     app.include_router(health.router)
     app.add_middleware(RequestLimits, max_bytes=settings.MAX_REQUEST_BYTES)
+    # /metrics, and the outermost middleware, so every answer is counted (413s and fast path too).
+    install_metrics(app, needs_key=read_key)
     # In front: cache hits skip FastAPI's per-request parameter machinery (api/fast_stats.py).
     app.router.routes[:0] = fast_routes()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,7 +51,18 @@ class URLQueue(Protocol):
         """How many ids wait, claimed or not."""
 
 
-class CacheBackend(Cache, URLQueue, Protocol):
+class SharedCounters(Protocol):
+    """Cumulative counters every process using the cache adds to: the compute's metrics, which the
+    API exposes (service_monitor.metrics)."""
+
+    async def add_counters(self, increments: Mapping[str, float]) -> None:
+        """Add each increment to its counter (a missing counter starts at 0), all in one step."""
+
+    async def read_counters(self) -> dict[str, float]:
+        """Every counter and its value."""
+
+
+class CacheBackend(Cache, URLQueue, SharedCounters, Protocol):
     async def ping(self) -> None:
         """Return when the cache answers; raise CacheUnavailable otherwise."""
 
@@ -69,4 +80,4 @@ async def open_cache(settings: Settings) -> CacheBackend:
     return await LocalCache.open(settings.SQLITE_PATH)
 
 
-__all__ = ["Cache", "CacheBackend", "CacheEntry", "URLQueue", "open_cache"]
+__all__ = ["Cache", "CacheBackend", "CacheEntry", "SharedCounters", "URLQueue", "open_cache"]

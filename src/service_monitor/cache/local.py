@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -37,6 +37,13 @@ MIGRATIONS: list[list[str]] = [
             name TEXT PRIMARY KEY,
             token TEXT NOT NULL,
             expires_at REAL NOT NULL
+        )""",
+    ],
+    # 3: cumulative counters the processes on this file add to (SharedCounters: compute metrics).
+    [
+        """CREATE TABLE IF NOT EXISTS shared_counters (
+            name TEXT PRIMARY KEY,
+            value REAL NOT NULL
         )""",
     ],
 ]
@@ -140,6 +147,33 @@ class LocalCache:
         except sqlite3.Error as exc:
             raise self._failed(exc) from exc
         return int(row[0]) if row else 0
+
+    async def add_counters(self, increments: Mapping[str, float]) -> None:
+        if not increments:
+            return
+        try:
+            async with self._lock:
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    await self._db.executemany(
+                        "INSERT INTO shared_counters (name, value) VALUES (?, ?)"
+                        " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                        list(increments.items()),
+                    )
+                except BaseException:
+                    await self._db.rollback()
+                    raise
+                await self._db.commit()
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+
+    async def read_counters(self) -> dict[str, float]:
+        try:
+            async with self._db.execute("SELECT name, value FROM shared_counters") as cursor:
+                rows = await cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+        return {str(name): float(value) for name, value in rows}
 
     async def ping(self) -> None:
         try:

@@ -9,7 +9,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -160,6 +160,7 @@ class RedisCache:
         self._prefix = settings.CACHE_KEY_PREFIX
         self._queue = f"{self._prefix}queue:new"
         self._inflight = f"{self._prefix}queue:inflight"
+        self._counters = f"{self._prefix}counters"
         self._timeout = settings.CACHE_OP_TIMEOUT
         # Entries live a little past the freshness rule so `Age` can still be read near the edge;
         # the stats layer decides what is fresh.
@@ -281,6 +282,20 @@ class RedisCache:
         pipe.llen(self._inflight)
         queued, inflight = await self._call(pipe.execute)
         return int(queued) + int(inflight)
+
+    async def add_counters(self, increments: Mapping[str, float]) -> None:
+        if not increments:
+            return
+        # MULTI/EXEC: the increments of one call are applied together, and HINCRBYFLOAT adds on the
+        # server, so several processes adding at once lose nothing. The hash has no TTL.
+        pipe = self._redis.pipeline(transaction=True)
+        for name, value in increments.items():
+            pipe.hincrbyfloat(self._counters, name, value)
+        await self._call(pipe.execute)
+
+    async def read_counters(self) -> dict[str, float]:
+        values: Any = await self._call(lambda: self._redis.hgetall(self._counters))
+        return {str(name): float(value) for name, value in values.items()}
 
     async def ping(self) -> None:
         await self._call(self._redis.ping)

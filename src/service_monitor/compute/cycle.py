@@ -14,11 +14,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..cache import URLQueue
 from ..config import Settings
 from ..errors import CacheUnavailable, StorageUnavailable
+from ..metrics.compute import ProbeTally
 from ..models import Check, Status
 from ..storage import Storage
 from .plan import PlannedProbe, plan_probes
@@ -84,6 +85,8 @@ class CycleReport:
     lost_why: str | None = None  # the last error of the write that gave up
     stopped: bool = False  # asked to stop (SIGTERM) before every URL was probed
     abandoned: int = 0  # probes in flight when the grace period ended, so with no check
+    # the probes by status and cause, with their latencies: what the cycle adds to the metrics
+    tally: ProbeTally = field(default_factory=ProbeTally, compare=False, repr=False)
 
     def line(self) -> str:
         planned = self.probed if self.planned is None else self.planned
@@ -263,6 +266,7 @@ async def run_cycle(
         lost_why=writer.lost_why,
         stopped=stopping.is_set and writer.success + writer.fail < len(planned),
         abandoned=abandoned,
+        tally=writer.tally,
     )
     if report.lost:
         log.error(report.line())
@@ -312,6 +316,7 @@ class _BatchWriter:
         self.lost_why: str | None = None
         self.success = 0
         self.fail = 0
+        self.tally = ProbeTally()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="check writer")
@@ -321,6 +326,7 @@ class _BatchWriter:
             self.success += 1
         else:
             self.fail += 1
+        self.tally.add(check)
         self._batch.append(check)
         if len(self._batch) >= self._batch_size:
             self._pending.append(self._batch)

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from ..cache import URLQueue
+from ..cache import SharedCounters, URLQueue
 from ..config import Settings
 from ..errors import StorageUnavailable, Unavailable
+from ..metrics.compute import cycle_increments, publish_cycle
 from ..models import CycleOutcome, CycleRecord
 from ..stats import Stats
 from ..storage import Storage
@@ -44,6 +45,8 @@ class Compute:
     After each cycle, still under the cycle lock, the finished hours are rolled up and retention
     applied (compute/maintenance.py); then, with `stats`, every statistic's cache entry is
     recomputed, so the API's requests are cache hits in steady state.
+    With `counters` (the cache), each cycle that ran adds its probe counts and duration to them
+    (service_monitor.metrics.compute), where the API's /metrics reads them.
     """
 
     def __init__(
@@ -54,8 +57,10 @@ class Compute:
         *,
         clock: Callable[[], float] = time.time,
         stats: Stats | None = None,
+        counters: SharedCounters | None = None,
     ) -> None:
         self.storage = storage
+        self.counters = counters
         self.stats = stats
         self.queue = queue
         self.settings = settings
@@ -122,6 +127,7 @@ class Compute:
                     stored=report.stored,
                 )
             )
+            await self._publish(report, outcome)
             if self._stopping.is_set:
                 return report  # rollups and the cache refresh are the next cycle's, not ours now
             await self._maintain()
@@ -146,6 +152,23 @@ class Compute:
             await self.stats.refresh()
         except StorageUnavailable as exc:  # the API recomputes on its next miss instead
             log.warning("statistics not refreshed after the cycle: %s", exc)
+
+    async def _publish(self, report: CycleReport, outcome: CycleOutcome) -> None:
+        """Add the cycle's counts to the shared counters; a failure only loses them (logged)."""
+        if self.counters is None:
+            return
+        increments = cycle_increments(
+            report.tally,
+            outcome=outcome,
+            duration_s=report.duration_s,
+            stored=report.stored,
+            lost=report.lost,
+        )
+        try:
+            async with asyncio.timeout(RECORD_AT_STOP_S if self._stopping.is_set else None):
+                await publish_cycle(self.counters, increments)
+        except TimeoutError:
+            log.warning("cycle metrics not recorded: the cache did not answer within the stop")
 
     async def _skip(self, why: str) -> None:
         log.warning("cycle skipped: %s", why)

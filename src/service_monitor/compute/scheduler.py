@@ -92,7 +92,7 @@ async def run(
             log.error("cannot run: %s", exc)
             return 1
         stats = Stats(storage, cache, max_age=settings.CACHE_MAX_AGE, clock=time.time)
-        compute = Compute(storage, cache, settings, stats=stats)
+        compute = Compute(storage, cache, settings, stats=stats, counters=cache)
         signals.compute = compute
         if stop.is_set():
             compute.request_stop()

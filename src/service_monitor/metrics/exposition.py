@@ -1,0 +1,155 @@
+"""The `/metrics` route: this process's (or, under PROMETHEUS_MULTIPROC_DIR, every worker's)
+request metrics, plus what other processes left in shared places, read at scrape time: the
+compute's counters in the cache, the queue's depth, and the cycles the store has recorded.
+
+A shared place that cannot be read leaves its metrics out and says so in
+`service_monitor_metrics_source_up{source=...} 0`; the scrape itself still answers 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ..api.auth import AUTH_ERRORS, require_key
+from ..api.deps import Services
+from ..errors import Unavailable
+from ..models import CycleTotals
+from .compute import compute_families
+from .http import HTTPMetrics, RequestMetrics
+from .multiproc import MULTIPROC_ENV
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Seconds each shared place has to answer a scrape: Prometheus's own timeout is 10 s by default.
+SOURCE_TIMEOUT_S = 2.0
+
+router = APIRouter(tags=["health"])
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What the shared places held at scrape time; None where one could not be read."""
+
+    counters: dict[str, float] | None
+    queue_depth: int | None
+    cycles: CycleTotals | None
+
+
+async def _read(what: str, reading: Awaitable[T]) -> T | None:
+    try:
+        async with asyncio.timeout(SOURCE_TIMEOUT_S):
+            return await reading
+    except (Unavailable, TimeoutError) as exc:
+        log.debug("metrics: %s not read: %s", what, exc or "timed out")
+        return None
+
+
+async def read_shared(services: Services) -> _Shared:
+    counters, depth, cycles = await asyncio.gather(
+        _read("compute counters", services.cache.read_counters()),
+        _read("queue depth", services.cache.depth()),
+        _read("cycle totals", services.storage.cycle_totals()),
+    )
+    return _Shared(counters, depth, cycles)
+
+
+class _SharedCollector(Collector):
+    def __init__(self, shared: _Shared) -> None:
+        self._shared = shared
+
+    def collect(self) -> Iterator[Metric]:
+        shared = self._shared
+        up = GaugeMetricFamily(
+            "service_monitor_metrics_source_up",
+            "1 when this scrape could read the shared place (cache: compute counters and queue"
+            " depth; store: cycles), 0 when its metrics are missing from this scrape.",
+            labels=["source"],
+        )
+        cache_read = shared.counters is not None and shared.queue_depth is not None
+        up.add_metric(["cache"], 1.0 if cache_read else 0.0)
+        up.add_metric(["store"], 1.0 if shared.cycles is not None else 0.0)
+        yield up
+        if shared.counters is not None:
+            yield from compute_families(shared.counters)
+        if shared.queue_depth is not None:
+            yield GaugeMetricFamily(
+                "service_monitor_queue_depth",
+                "New URLs queued by the API that no compute cycle has taken in yet.",
+                value=shared.queue_depth,
+            )
+        if shared.cycles is not None:
+            cycles = CounterMetricFamily(
+                "service_monitor_cycles",
+                "Compute cycles recorded in the store, by outcome (done, overran, skipped,"
+                " failed, stopped); records older than ROLLUP_RETENTION_DAYS are pruned.",
+                labels=["outcome"],
+            )
+            for outcome, count in sorted(shared.cycles.by_outcome.items()):
+                cycles.add_metric([outcome.value], count)
+            yield cycles
+            if shared.cycles.last_success_at is not None:
+                yield GaugeMetricFamily(
+                    "service_monitor_last_successful_cycle_timestamp_seconds",
+                    "When the newest done or overran cycle ended (seconds since the epoch);"
+                    " alert on time() minus this to learn that monitoring itself stopped.",
+                    value=shared.cycles.last_success_at,
+                )
+
+
+def render(http: HTTPMetrics, shared: _Shared) -> bytes:
+    """The text exposition: the request metrics (merged across processes under
+    PROMETHEUS_MULTIPROC_DIR, else this process's with its process_* and python_* metrics), then
+    the shared places' metrics."""
+    if os.environ.get(MULTIPROC_ENV):
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        own = generate_latest(merged)
+    else:
+        own = generate_latest(http.registry) + generate_latest(REGISTRY)
+    shared_registry = CollectorRegistry()
+    shared_registry.register(_SharedCollector(shared))
+    return own + generate_latest(shared_registry)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    summary="Prometheus metrics of the API and the compute",
+)
+async def metrics(request: Request) -> Response:
+    """Request counts and latencies of the API (every worker's), the compute's probes and cycles,
+    the queue's depth and when the last successful cycle ended; see README, Metrics."""
+    services: Services = request.app.state.services
+    http: HTTPMetrics = request.app.state.http_metrics
+    shared = await read_shared(services)
+    return Response(render(http, shared), media_type=CONTENT_TYPE_LATEST)
+
+
+def install_metrics(app: FastAPI, *, needs_key: bool) -> None:
+    """Count every request (the outermost middleware when called after the others) and serve
+    `/metrics`, behind the read key when reads need one."""
+    app.state.http_metrics = http = HTTPMetrics()
+    app.add_middleware(RequestMetrics, metrics=http)
+    if needs_key:
+        app.include_router(router, dependencies=[Depends(require_key)], responses=AUTH_ERRORS)
+    else:
+        app.include_router(router)
