@@ -1,4 +1,4 @@
-"""The `service-monitor` command: serve (API and compute in one process), api, compute, import, cleanup."""
+"""The `service-monitor` command: serve (API and compute in one process), api, compute, import, cleanup, and the API's clients stats and urls."""
 
 from __future__ import annotations
 
@@ -75,30 +75,41 @@ def _serve(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .metrics.multiproc import worker_metrics_dir
+
     settings = _settings()  # fail fast, with one line, before any worker starts
     if args.workers > 1:
         # Each worker's lifespan waits for the backends too, but a worker that gives up would only
         # be restarted by uvicorn's supervisor: wait here, once, and give up with exit code 1.
+        # Opened and closed on one event loop: a Redis client closed on another loop fails.
         try:
-            storage, cache = asyncio.run(open_backends(settings))
+            asyncio.run(_open_and_close(settings))
         except StartupFailed as exc:
             log.error("cannot start: %s", exc)
             return 1
-        asyncio.run(_close(storage, cache))
     _exit_0_on_sigterm()
-    uvicorn.run(
-        "service_monitor.api.app:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=None,
-    )
+    # Several workers: each writes its request metrics to PROMETHEUS_MULTIPROC_DIR, and /metrics
+    # merges them, whichever worker answers the scrape (metrics/multiproc.py).
+    with worker_metrics_dir(args.workers):
+        uvicorn.run(
+            "service_monitor.api.app:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+        )
     return 0
 
 
 async def _close(*backends: Storage | CacheBackend) -> None:
     for backend in backends:
         await backend.close()
+
+
+async def _open_and_close(settings: Settings) -> None:
+    """Wait until the database and the cache answer (or raise StartupFailed), then let go."""
+    storage, cache = await open_backends(settings)
+    await _close(storage, cache)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -195,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
         " also does this after every cycle)",
     )
     cleanup.set_defaults(run=_cleanup)
+
+    from .remote import add_commands  # stats and urls: clients of the HTTP API
+
+    add_commands(commands)
     return parser
 
 
