@@ -328,7 +328,8 @@ async def test_usage_errors_and_unreadable_files_exit_2_before_any_request(
     ran = await cli("urls", "import", str(headless), *unreachable)
     assert (ran.code, ran.err) == (
         2,
-        f"service-monitor: {headless}: the first line must be the header 'name,url'\n",
+        f"service-monitor: {headless}: the first line must be the header 'name,url',"
+        " got ['a', 'https://a.example/']\n",
     )
     broken = tmp_path / "broken.json"
     broken.write_text('[\n  {"name": "a", "url": "https://a.example/"},\n  {"name": \n')

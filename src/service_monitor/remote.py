@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import os
 import sys
@@ -23,6 +22,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .compute.importer import Row, csv_rows
 
 if TYPE_CHECKING:  # imported when a command runs, so the server's commands never load them
     from rich.console import Console
@@ -434,41 +435,6 @@ async def _remove(api: ApiClient, ids: list[int]) -> int:
 # --- urls import -----------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    """One row of the file: to send (name and url), or already refused here (`problem`)."""
-
-    line: int
-    name: str = ""
-    url: str = ""
-    problem: str | None = None
-
-
-def _csv_rows(path: Path) -> list[Row]:
-    """The rules of compute/importer.py: a 'name,url' header (any order, any case), cells
-    stripped, blank lines skipped, a row without both cells refused by line. Name and URL are
-    judged by the API, so its reasons are the ones reported."""
-    rows: list[Row] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = [cell.strip().lower() for cell in next(reader, [])]
-            if "name" not in header or "url" not in header:
-                raise UsageError(f"{path}: the first line must be the header 'name,url'")
-            name_at, url_at = header.index("name"), header.index("url")
-            for record in reader:
-                line = reader.line_num
-                if not any(cell.strip() for cell in record):
-                    continue
-                if len(record) <= max(name_at, url_at):
-                    rows.append(Row(line, problem=f"expected name and url, got {record}"))
-                    continue
-                rows.append(Row(line, record[name_at].strip(), record[url_at].strip()))
-        except csv.Error as exc:
-            raise UsageError(f"{path}:{reader.line_num}: not a readable CSV file: {exc}") from None
-    return rows
-
-
 def _json_rows(path: Path) -> list[Row]:
     """A JSON array of {"name": ..., "url": ...}; each element keeps the line it starts on."""
     text = path.read_text(encoding="utf-8-sig")
@@ -523,9 +489,12 @@ def read_rows(path: Path, file_format: str | None = None) -> list[Row]:
     """The file's rows in order; raises UsageError when it cannot be read as a whole."""
     chosen = file_format or ("json" if path.suffix.lower() == ".json" else "csv")
     try:
-        return _json_rows(path) if chosen == "json" else _csv_rows(path)
+        return _json_rows(path) if chosen == "json" else csv_rows(path)
     except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-        raise UsageError(f"{path}: {exc}") from None
+        message = str(exc)  # csv_rows' own errors name the file already
+        raise UsageError(
+            message if message.startswith(str(path)) else f"{path}: {message}"
+        ) from None
 
 
 def _urls_import(args: argparse.Namespace) -> int:
