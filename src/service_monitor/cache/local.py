@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -111,25 +112,16 @@ class LocalCache:
         await self._write("INSERT INTO url_queue (monitor_id) VALUES (?)", (monitor_id,))
 
     async def claim(self, limit: int) -> list[int]:
-        try:
-            async with self._lock:
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    await self._db.execute(
-                        "UPDATE url_queue SET claimed = 1 WHERE seq IN"
-                        " (SELECT seq FROM url_queue WHERE claimed = 0 ORDER BY seq LIMIT ?)",
-                        (limit,),
-                    )
-                    async with self._db.execute(
-                        "SELECT monitor_id FROM url_queue WHERE claimed = 1 ORDER BY seq"
-                    ) as cursor:
-                        rows = await cursor.fetchall()
-                except BaseException:
-                    await self._db.rollback()
-                    raise
-                await self._db.commit()
-        except sqlite3.Error as exc:
-            raise self._failed(exc) from exc
+        async with self._immediate():
+            await self._db.execute(
+                "UPDATE url_queue SET claimed = 1 WHERE seq IN"
+                " (SELECT seq FROM url_queue WHERE claimed = 0 ORDER BY seq LIMIT ?)",
+                (limit,),
+            )
+            async with self._db.execute(
+                "SELECT monitor_id FROM url_queue WHERE claimed = 1 ORDER BY seq"
+            ) as cursor:
+                rows = await cursor.fetchall()
         return [int(row[0]) for row in rows]
 
     async def ack(self, monitor_ids: Sequence[int]) -> None:
@@ -151,21 +143,12 @@ class LocalCache:
     async def add_counters(self, increments: Mapping[str, float]) -> None:
         if not increments:
             return
-        try:
-            async with self._lock:
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    await self._db.executemany(
-                        "INSERT INTO shared_counters (name, value) VALUES (?, ?)"
-                        " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-                        list(increments.items()),
-                    )
-                except BaseException:
-                    await self._db.rollback()
-                    raise
-                await self._db.commit()
-        except sqlite3.Error as exc:
-            raise self._failed(exc) from exc
+        async with self._immediate():
+            await self._db.executemany(
+                "INSERT INTO shared_counters (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                list(increments.items()),
+            )
 
     async def read_counters(self) -> dict[str, float]:
         try:
@@ -184,6 +167,22 @@ class LocalCache:
 
     async def close(self) -> None:
         await self._db.close()
+
+    @contextlib.asynccontextmanager
+    async def _immediate(self) -> AsyncIterator[None]:
+        """The block as one write transaction, taken at once (BEGIN IMMEDIATE) so another
+        process's writer waits for it instead of failing half-way; CacheUnavailable on error."""
+        try:
+            async with self._lock:
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    await self._db.rollback()
+                    raise
+                await self._db.commit()
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
 
     async def _write(self, sql: str, params: Sequence[object]) -> int:
         """Run one statement and return how many rows it changed."""
