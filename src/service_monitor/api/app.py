@@ -23,6 +23,7 @@ from ..logs import configure_logging
 from ..metrics.exposition import install_metrics
 from ..startup import StartupFailed, fail_server_start, open_backends
 from .auth import AUTH_ERRORS, Keys, require_key, warn_if_open
+from .dashboard import dashboard_routes
 from .deps import Services
 from .errors import install_error_handlers
 from .fast_stats import fast_routes
@@ -121,9 +122,8 @@ def create_app(
     # In front: cache hits skip FastAPI's per-request parameter machinery (api/fast_stats.py).
     app.router.routes[:0] = fast_routes()
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> dict[str, str]:
-        return {"name": "service-monitor", "docs": "/docs", "status": "/status"}
+    # The dashboard at / (api/dashboard.py): static files, public like /docs.
+    app.router.routes.extend(dashboard_routes())
 
     return app
 
