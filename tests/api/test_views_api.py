@@ -134,16 +134,19 @@ async def test_history_of_an_unknown_monitor_or_span_says_why(client: httpx.Asyn
     assert wrong.json()["errors"][0]["loc"] == ["query", "span"]
 
 
-async def test_latest_cycle_is_404_until_one_finishes(
+async def test_cycles_are_listed_newest_first_and_empty_before_the_first(
     client: httpx.AsyncClient, services: Services
 ) -> None:
-    none_yet = await client.get("/cycles/latest")
-    assert none_yet.status_code == 404
-    assert none_yet.json() == {"detail": "no cycle has finished yet"}
+    none_yet = await client.get("/cycles")
+    assert (none_yet.status_code, none_yet.json()) == (200, [])
 
-    record = CycleRecord(1_800_000_000.0, 1_800_000_042.5, CycleOutcome.DONE, 10, 9, 1, 10)
-    await services.storage.record_cycle(record)
-    body = (await client.get("/cycles/latest")).json()
+    older = CycleRecord(1_800_000_000.0, 1_800_000_042.5, CycleOutcome.DONE, 10, 9, 1, 10)
+    newer = CycleRecord(1_800_000_600.0, 1_800_000_600.0, CycleOutcome.SKIPPED)
+    await services.storage.record_cycle(newer)
+    await services.storage.record_cycle(older)
+    body = (await client.get("/cycles")).json()
 
-    assert at(body["finished_at"]) == 1_800_000_042.5
-    assert (body["outcome"], body["probed"], body["success"], body["fail"]) == ("done", 10, 9, 1)
+    assert [at(c["finished_at"]) for c in body] == [1_800_000_600.0, 1_800_000_042.5]
+    assert [c["outcome"] for c in body] == ["skipped", "done"]
+    assert (body[1]["probed"], body[1]["success"], body[1]["fail"]) == (10, 9, 1)
+    assert len((await client.get("/cycles", params={"limit": 1})).json()) == 1

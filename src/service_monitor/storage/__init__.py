@@ -120,6 +120,9 @@ class Storage(Protocol):
     async def cycle_totals(self) -> CycleTotals:
         """Every recorded cycle counted by outcome, with the newest record and the newest success."""
 
+    async def recent_cycles(self, limit: int) -> list[CycleRecord]:
+        """The newest cycle records first, by when they finished."""
+
     # -- lifecycle --
     async def ping(self) -> None:
         """Return when the store answers; raise StorageUnavailable otherwise."""

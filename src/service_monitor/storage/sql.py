@@ -485,20 +485,25 @@ class SQLStorage(abc.ABC):
         by_outcome = dict.fromkeys(CycleOutcome, 0)
         for outcome, count in counted:
             by_outcome[CycleOutcome(outcome)] = int(count)
-        # Newest by when it ended (the finished_at index), not by insertion: a skip recorded while
-        # a long cycle still ran is older than that cycle's record.
-        last = await self._fetch(
-            f"SELECT {_CYCLE_COLUMNS} FROM cycles ORDER BY finished_at DESC, id DESC LIMIT 1"
-        )
+        last = await self.recent_cycles(1)
         success = await self._fetch(
             "SELECT MAX(finished_at) FROM cycles WHERE outcome IN (?, ?)", _SUCCESSFUL_OUTCOMES
         )
         success_ms = success[0][0] if success else None
         return CycleTotals(
             by_outcome=by_outcome,
-            last=_cycle(last[0]) if last else None,
+            last=last[0] if last else None,
             last_success_at=success_ms / MS_PER_S if success_ms is not None else None,
         )
+
+    async def recent_cycles(self, limit: int) -> list[CycleRecord]:
+        # Newest by when it ended (the finished_at index), not by insertion: a skip recorded while
+        # a long cycle still ran is older than that cycle's record.
+        rows = await self._fetch(
+            f"SELECT {_CYCLE_COLUMNS} FROM cycles ORDER BY finished_at DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_cycle(row) for row in rows]
 
     async def ping(self) -> None:
         await self._fetch("SELECT 1")

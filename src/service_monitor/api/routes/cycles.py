@@ -1,26 +1,29 @@
-"""`/cycles/latest`: when the compute last finished a cycle, so a page knows when to refresh."""
+"""`/cycles`: the compute's newest cycles, so a page knows when to refresh and an operator sees
+how the last ones went."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from ..deps import ServicesDep
-from ..errors import NOT_FOUND, UNAVAILABLE
+from ..errors import INVALID, UNAVAILABLE
 from ..schemas import CycleOut
 
 reads = APIRouter(tags=["cycles"])
 
 
 @reads.get(
-    "/cycles/latest",
-    response_model=CycleOut,
-    responses={**NOT_FOUND, **UNAVAILABLE},
-    summary="The newest cycle record",
+    "/cycles",
+    response_model=list[CycleOut],
+    responses={**INVALID, **UNAVAILABLE},
+    summary="The newest cycle records",
 )
-async def latest(services: ServicesDep) -> CycleOut:
-    """The record that finished last, whatever its outcome (a skip included); 404 before the
-    first. The dashboard polls it and refreshes when `finished_at` changes."""
-    last = (await services.storage.cycle_totals()).last
-    if last is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no cycle has finished yet")
-    return CycleOut.of(last)
+async def recent(
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="records, newest first")] = 20,
+) -> list[CycleOut]:
+    """Every outcome (a skip included), newest first by when they finished; an empty list before
+    the first. The dashboard polls `?limit=1` and refreshes when the newest one changes."""
+    return [CycleOut.of(record) for record in await services.storage.recent_cycles(limit)]
