@@ -300,3 +300,15 @@ variable "user_agent" {
   type        = string
   default     = "service-monitor/0.1"
 }
+
+variable "metrics_allowed_cidrs" {
+  description = "Source ranges (CIDR) that may read /metrics through the load balancer, e.g. your Prometheus' egress address; from anywhere else it answers 403. Empty: no one through the load balancer."
+  type        = list(string)
+  default     = []
+
+  validation {
+    # An ALB rule holds at most 5 condition values: the path takes one.
+    condition     = length(var.metrics_allowed_cidrs) <= 4 && alltrue([for c in var.metrics_allowed_cidrs : can(cidrhost(c, 0))])
+    error_message = "metrics_allowed_cidrs takes at most 4 CIDR ranges such as 203.0.113.7/32."
+  }
+}

@@ -299,3 +299,23 @@ const fs = require("fs");
     for path in TF_FILES:
         only_interpolation = re.findall(r'= "\$\{[^}"]*\}"$', path.read_text(), re.MULTILINE)
         assert not only_interpolation, f"{path.name}: write {only_interpolation} without quotes"
+
+
+def test_metrics_are_refused_through_the_load_balancer_but_to_the_allowed_ranges(
+    parsed: dict[str, Any],
+) -> None:
+    rules = {
+        _unquote(name): body
+        for block in _blocks(parsed, "resource")
+        for name, body in block.get('"aws_lb_listener_rule"', {}).items()
+    }
+    allowed, denied = rules["metrics_allowed"], rules["metrics_denied"]
+    # The allowing rule is looked at first, and only exists when ranges are given.
+    assert allowed["priority"] < denied["priority"]
+    assert "length(var.metrics_allowed_cidrs) > 0" in allowed["count"]
+    assert "var.metrics_allowed_cidrs" in json.dumps(allowed["condition"])
+    denial = json.dumps(denied["action"])
+    assert "fixed-response" in denial
+    assert "403" in denial
+    assert "/metrics" in json.dumps(denied["condition"])
+    assert "count" not in denied  # always there
