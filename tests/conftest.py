@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncmy
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from service_monitor.api.app import create_app
 from service_monitor.api.deps import Services
 from service_monitor.cache import CacheBackend
 from service_monitor.cache.local import LocalCache
@@ -247,21 +249,15 @@ async def services(
 def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The environment of server processes (tests/servers.py): one SQLite file, or MariaDB and
     Redis."""
-    from tests.servers import server_env
+    from tests.servers import deployment_env
 
-    if request.param == "embedded":
-        yield server_env(SQLITE_PATH=tmp_path / "monitor.sqlite3", TIMEOUT=2)
-        return
-    request.getfixturevalue("require_mysql")
-    request.getfixturevalue("require_redis")
-    prefix = f"sm-test:{uuid.uuid4().hex}:"
-    yield server_env(
-        DB_ADDRESS=MYSQL_HOST,
-        DB_PORT=MYSQL_PORT,
-        DB_NAME=f"{MYSQL_DATABASE}_e2e_{uuid.uuid4().hex[:8]}",  # dropped with the session's
-        CACHE_ADDRESS=REDIS_HOST,
-        CACHE_PORT=REDIS_PORT,
-        CACHE_KEY_PREFIX=prefix,
-        TIMEOUT=2,
-    )
-    run_aside(redis_cleanup(prefix))
+    yield from deployment_env(request.param, tmp_path, request, "e2e")
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the ASGI app, built on each deployment's services."""
+    app = create_app(services=services)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http

@@ -7,7 +7,8 @@ import asyncio
 import os
 import signal
 import tempfile
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -15,6 +16,16 @@ import httpx
 import pytest
 
 from service_monitor.config import Settings
+from tests.conftest import (
+    MYSQL_DATABASE,
+    MYSQL_HOST,
+    MYSQL_PORT,
+    REDIS_HOST,
+    REDIS_PORT,
+    redis_cleanup,
+    run_aside,
+    service_missing,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTING_NAMES = set(Settings.model_fields)  # scrubbed from the environment the tests pass on
@@ -82,3 +93,29 @@ async def run_to_end(*command: str, env: dict[str, str]) -> tuple[int, str]:
     output, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, output.decode()
+
+
+def deployment_env(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, tag: str
+) -> Iterator[dict[str, str]]:
+    """The environment of server processes on `backend`: one SQLite file under `tmp_path`, or
+    MariaDB (a database named with `tag`, dropped with the session's) and Redis (a key prefix of
+    its own, cleaned up after). Skips, or fails under REQUIRE_SERVICES=1, when they are down."""
+    if backend == "embedded":
+        yield server_env(SQLITE_PATH=tmp_path / "monitor.sqlite3", TIMEOUT=2)
+        return
+    for needed in ("mysql_available", "redis_available"):
+        problem = request.getfixturevalue(needed)
+        if problem:
+            service_missing(problem)
+    prefix = f"sm-test:{uuid.uuid4().hex}:"
+    yield server_env(
+        DB_ADDRESS=MYSQL_HOST,
+        DB_PORT=MYSQL_PORT,
+        DB_NAME=f"{MYSQL_DATABASE}_{tag}_{uuid.uuid4().hex[:8]}",
+        CACHE_ADDRESS=REDIS_HOST,
+        CACHE_PORT=REDIS_PORT,
+        CACHE_KEY_PREFIX=prefix,
+        TIMEOUT=2,
+    )
+    run_aside(redis_cleanup(prefix))

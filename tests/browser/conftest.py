@@ -14,7 +14,6 @@ import re
 import shutil
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -27,16 +26,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_pla
 from service_monitor.config import Settings, load_settings
 from tests.browser.seed import seed
 from tests.conftest import (
-    MYSQL_DATABASE,
-    MYSQL_HOST,
-    MYSQL_PORT,
-    REDIS_HOST,
-    REDIS_PORT,
-    redis_cleanup,
     run_aside,
     service_missing,
 )
-from tests.servers import SETTING_NAMES, running, server_env
+from tests.servers import SETTING_NAMES, deployment_env, running
 from tests.targets import closed_port
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"  # git-ignored
@@ -126,24 +119,7 @@ def backend_env(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[dict[str, str]]:
     """The environment of an API process: as tests/conftest.py's `deployment`, per module."""
-    if backend == "embedded":
-        yield server_env(SQLITE_PATH=tmp_path / "monitor.sqlite3", TIMEOUT=2)
-        return
-    for needed in ("mysql_available", "redis_available"):
-        problem = request.getfixturevalue(needed)
-        if problem:
-            service_missing(problem)
-    prefix = f"sm-test:{uuid.uuid4().hex}:"
-    yield server_env(
-        DB_ADDRESS=MYSQL_HOST,
-        DB_PORT=MYSQL_PORT,
-        DB_NAME=f"{MYSQL_DATABASE}_ui_{uuid.uuid4().hex[:8]}",  # dropped with the session's
-        CACHE_ADDRESS=REDIS_HOST,
-        CACHE_PORT=REDIS_PORT,
-        CACHE_KEY_PREFIX=prefix,
-        TIMEOUT=2,
-    )
-    run_aside(redis_cleanup(prefix))
+    yield from deployment_env(backend, tmp_path, request, "ui")
 
 
 @pytest.fixture(scope="module", params=["embedded", "mysql+redis"])

@@ -228,6 +228,22 @@ def test_deleting_a_monitor_removes_it_from_the_table(tab: Tab) -> None:
     assert_no_console_error(tab)
 
 
+def test_deleting_from_a_monitors_page_goes_back_to_the_list(tab: Tab) -> None:
+    url = f"https://to-delete-{time.time_ns()}.example.com/"
+    created = httpx.post(tab.api.base + "/urls/", json={"name": "doomed", "url": url})
+    assert created.status_code == 201
+    tab.open(f"/#/monitors/{created.json()['id']}")
+    page = tab.page
+    button = page.locator("#detail-delete")
+    expect(button).to_be_visible()
+    button.click()
+    expect(button).to_have_text("Confirm delete")
+    button.click()
+    page.wait_for_url("**/#/")
+    assert httpx.get(f"{tab.api.base}/urls/{created.json()['id']}").status_code == 404
+    assert_no_console_error(tab)
+
+
 def test_the_page_refreshes_itself_after_a_new_cycle(browser: Browser, api: Api) -> None:
     with open_tab(browser, api, poll_ms=300) as tab:
         tab.open()

@@ -255,30 +255,38 @@
     return td;
   }
 
+  // A destructive button: the first click arms it (its text asks to confirm, for 5 s), the
+  // second runs `action`, which is handed `disarm` to put the button back.
+  function armOnFirstClick(button, confirmText, action) {
+    let timer = null;
+    const disarm = () => {
+      button.classList.remove("armed");
+      button.textContent = "Delete";
+    };
+    button.addEventListener("click", async () => {
+      if (!button.classList.contains("armed")) {
+        button.classList.add("armed");
+        button.textContent = confirmText;
+        timer = setTimeout(disarm, 5000);
+        return;
+      }
+      clearTimeout(timer);
+      await action(disarm);
+    });
+  }
+
   function deleteButton(id, name, done) {
     const button = el("button", "danger", "Delete");
     button.type = "button";
     button.setAttribute("aria-label", `Delete ${name}`);
-    let timer = null;
-    button.addEventListener("click", async () => {
-      if (!button.classList.contains("armed")) {
-        button.classList.add("armed");
-        button.textContent = "Confirm";
-        timer = setTimeout(() => {
-          button.classList.remove("armed");
-          button.textContent = "Delete";
-        }, 5000);
-        return;
-      }
-      clearTimeout(timer);
+    armOnFirstClick(button, "Confirm", async (disarm) => {
       button.disabled = true;
       try {
         await api("DELETE", `/urls/${id}`);
         done(null);
       } catch (error) {
         button.disabled = false;
-        button.classList.remove("armed");
-        button.textContent = "Delete";
+        disarm();
         done(error);
       }
     });
@@ -693,20 +701,8 @@
     button.type = "button";
     button.id = "detail-delete";
     old.replaceWith(button);
-    let timer = null;
-    button.addEventListener("click", async () => {
-      if (!button.classList.contains("armed")) {
-        button.classList.add("armed");
-        button.textContent = "Confirm delete";
-        timer = setTimeout(() => {
-          button.classList.remove("armed");
-          button.textContent = "Delete";
-        }, 5000);
-        return;
-      }
-      clearTimeout(timer);
-      button.classList.remove("armed");
-      button.textContent = "Delete";
+    armOnFirstClick(button, "Confirm delete", async (disarm) => {
+      disarm();
       try {
         await api("DELETE", `/urls/${state.monitorId}`);
         location.hash = "#/";
