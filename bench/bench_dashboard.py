@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import os
 import shutil
 import sqlite3
@@ -47,7 +48,7 @@ from stats_data import (
     server_facts,
     sqlite_spec,
 )
-from stats_http import clean_env, serve
+from stats_http import clean_env, get, serve
 
 DAYS = 30
 LAUNCH_ARGS = [
@@ -73,6 +74,44 @@ class Result:
     spec: DataSetSpec
     first: Load
     loads: list[Load] = field(default_factory=list)
+    endpoints: dict[str, float] = field(default_factory=dict)  # label -> median ms over HTTP
+
+
+ENDPOINT_REPEATS = 15
+
+
+def endpoint_paths(monitors: int) -> dict[str, str]:
+    """The dashboard's own reads, at the start, the middle and the end of the list."""
+    middle = monitors // 2
+    return {
+        "overview p1": "/urls/overview?limit=25",
+        "overview mid": f"/urls/overview?limit=25&offset={middle}",
+        "overview last": f"/urls/overview?limit=25&offset={max(monitors - 25, 0)}",
+        "search": "/urls/overview?limit=25&q=00042",
+        "history day": f"/urls/{middle}/history?span=day",
+        "history week": f"/urls/{middle}/history?span=week",
+        "history month": f"/urls/{middle}/history?span=month",
+    }
+
+
+def time_endpoints(port: int, monitors: int) -> dict[str, float]:
+    """Median ms of each path over one keep-alive connection, timed around send and read; a non-200
+    answer stops the run (a figure of an error page would mean nothing)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    medians: dict[str, float] = {}
+    try:
+        for label, path in endpoint_paths(monitors).items():
+            times = []
+            for _ in range(ENDPOINT_REPEATS):
+                started = time.perf_counter()
+                status, _, body = get(port, path, conn=conn)
+                times.append((time.perf_counter() - started) * 1000)
+                if status != 200:
+                    raise SystemExit(f"{path}: {status} {body[:200]!r}")
+            medians[label] = statistics.median(times)
+    finally:
+        conn.close()
+    return medians
 
 
 def chromium() -> str:
@@ -181,6 +220,7 @@ def measure(browser: Browser, spec: DataSetSpec, runs: int, shot: Path | None) -
             result.loads.append(load_once(browser, server.base))
         if shot is not None:
             screenshot(browser, server.base, shot)
+        result.endpoints = time_endpoints(server.port, spec.urls)
     return result
 
 
@@ -204,6 +244,20 @@ def print_results(results: list[Result], runs: int) -> None:
         "ready: summary, top lists and first table page rendered; DOM: DOMContentLoaded;"
         f" slowest API: the slowest of the page's {results[0].loads[0].requests} API requests"
     )
+    print()
+    print(
+        f"The dashboard's reads over HTTP (25 monitors a page; median of {ENDPOINT_REPEATS},"
+        " one keep-alive connection); ms"
+    )
+    labels = list(results[0].endpoints)
+    head = f"{'store':<16}{'monitors':>9}" + "".join(f"{label:>15}" for label in labels)
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        store = "MariaDB+Redis" if r.spec.backend == "mysql" else "SQLite embedded"
+        cells = "".join(f"{r.endpoints[label]:>15.1f}" for label in labels)
+        print(f"{store:<16}{r.spec.urls:>9,}{cells}")
+    print("search: q=00042 (a name scan); history of the middle monitor")
 
 
 def parse_args() -> argparse.Namespace:
