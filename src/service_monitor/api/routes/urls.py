@@ -40,6 +40,13 @@ CacheParam = Annotated[
         " false: ignore the cache, query the database and reset the entry"
     ),
 ]
+MonitorId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the monitor's id")]
+# Bounded like ids (a 32-bit count): MySQL's LIMIT refuses a number past 2**64 with an error.
+OffsetParam = Annotated[int, Query(ge=0, le=2**31 - 1, description="monitors to skip")]
+SearchParam = Annotated[
+    str | None,
+    Query(max_length=200, description="only monitors whose name or URL holds this text"),
+]
 _CACHE_HEADERS = {
     "cached": {"description": "true when served from the cache", "schema": {"type": "string"}},
     "Age": {"description": "seconds since the result was computed", "schema": {"type": "integer"}},
@@ -132,12 +139,8 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
 async def list_urls(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="monitors per page")] = 100,
-    # Bounded like ids (a 32-bit count): MySQL's LIMIT refuses a number past 2**64 with an error.
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="monitors to skip")] = 0,
-    q: Annotated[
-        str | None,
-        Query(max_length=200, description="only monitors whose name or URL holds this text"),
-    ] = None,
+    offset: OffsetParam = 0,
+    q: SearchParam = None,
 ) -> MonitorPage:
     """Monitored (not deleted) URLs by id; `total` counts them all (those matching `q`, with it).
     The text is matched case-insensitively, `%` and `_` as themselves."""
@@ -145,9 +148,6 @@ async def list_urls(
     return MonitorPage(
         items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
     )
-
-
-MonitorId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the monitor's id")]
 
 
 @reads.get(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from ...models import Bucket, Status
 from ..deps import ServicesDep
@@ -25,6 +25,7 @@ from ..schemas import (
     StripBucket,
     Uptime,
 )
+from .urls import MonitorId, OffsetParam, SearchParam
 
 reads = APIRouter(tags=["dashboard"])
 
@@ -57,11 +58,8 @@ def bucket_bounds(now: float, bucket_s: int, buckets: int) -> list[float]:
 async def overview(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100, description="monitors per page")] = 25,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="monitors to skip")] = 0,
-    q: Annotated[
-        str | None,
-        Query(max_length=200, description="only monitors whose name or URL holds this text"),
-    ] = None,
+    offset: OffsetParam = 0,
+    q: SearchParam = None,
 ) -> OverviewPage:
     """Monitors by id. `uptime.day` and `strip` cover the 24 hourly buckets ending with the current
     hour, `uptime.month` the 720 hours ending with it; counts are exact to the check."""
@@ -86,9 +84,6 @@ async def overview(
             )
         )
     return OverviewPage(items=items, total=total, limit=limit, offset=offset, q=q)
-
-
-MonitorId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the monitor's id")]
 
 
 @reads.get(
