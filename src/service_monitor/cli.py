@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "compute",
-        help="the compute alone; takes the same options as compute.scheduler",
+        help="the compute alone; takes the options of compute/cli.py",
         add_help=False,
     ).set_defaults(run=None)
 
@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["compute"]:  # its options are the compute module's own
-        from .compute.scheduler import main as compute_main
+        from .compute.cli import main as compute_main
 
         return compute_main(argv[1:])
     args = build_parser().parse_args(argv)

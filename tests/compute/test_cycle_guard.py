@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from service_monitor.api.deps import Services
-from service_monitor.compute.runner import Compute
+from service_monitor.compute.worker import Compute
 from service_monitor.models import Cause, Status
 from tests.targets import counting_server
 

@@ -21,7 +21,7 @@ from service_monitor.api.deps import Services
 from service_monitor.cache.redis import RedisCache
 from service_monitor.compute.cycle import CycleReport, run_cycle
 from service_monitor.compute.prober import open_probe_sessions
-from service_monitor.compute.runner import Compute
+from service_monitor.compute.worker import Compute
 from service_monitor.config import Settings
 from service_monitor.errors import StorageUnavailable
 from service_monitor.models import Check, CycleOutcome

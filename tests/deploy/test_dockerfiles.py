@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from service_monitor.compute.scheduler import build_parser
+from service_monitor.compute.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILES = ["Dockerfile.api", "Dockerfile.compute"]

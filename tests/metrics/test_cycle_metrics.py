@@ -16,7 +16,7 @@ from service_monitor.api.app import create_app
 from service_monitor.api.deps import Services
 from service_monitor.cache import open_cache
 from service_monitor.cache.redis import RedisCache
-from service_monitor.compute.runner import Compute
+from service_monitor.compute.worker import Compute
 from service_monitor.models import CycleOutcome
 from service_monitor.storage import open_storage
 from service_monitor.storage.sqlite import SQLiteStorage

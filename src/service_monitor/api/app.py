@@ -15,7 +15,8 @@ from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..compute.importer import import_monitors_csv
-from ..compute.runner import Compute, start_scheduler
+from ..compute.schedule import start_scheduler
+from ..compute.worker import Compute
 from ..config import Settings, load_settings, settings_or_exit
 from ..errors import Unavailable
 from ..guard import policy_for

@@ -1,5 +1,6 @@
-"""Runs cycles for a process: once (the ECS scheduled task) or on an interval, and never two at once,
-neither in this process nor across processes, so an overrunning cycle makes the next one skip."""
+"""The compute worker: runs a process's cycles, once (the ECS scheduled task) or when its schedule
+says, and never two at once, neither in this process nor across processes, so an overrunning cycle
+makes the next one skip."""
 
 from __future__ import annotations
 
@@ -9,9 +10,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ..cache import SharedCounters, URLQueue
 from ..config import Settings
@@ -229,25 +227,3 @@ class Compute:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-def start_scheduler(compute: Compute, interval_s: float) -> AsyncIOScheduler:
-    """Run a cycle now and then every `interval_s` seconds on the running event loop.
-
-    A cycle due while the previous one still runs is started and skips at once (Compute.cycle
-    records it), so an overrun is counted and logged by us; max_instances=2 lets that skip run
-    beside the long cycle, and coalesce folds several missed runs into one.
-    """
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(
-        compute.scheduled_cycle,
-        "interval",
-        seconds=interval_s,
-        next_run_time=datetime.now(UTC),
-        max_instances=2,
-        coalesce=True,
-        misfire_grace_time=max(1, int(interval_s)),
-        id="cycle",
-    )
-    scheduler.start()
-    return scheduler
