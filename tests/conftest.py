@@ -22,11 +22,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from service_monitor.api.app import create_app
-from service_monitor.api.deps import Services
 from service_monitor.cache import CacheBackend
 from service_monitor.cache.local import LocalCache
 from service_monitor.cache.redis import RedisCache
 from service_monitor.config import Settings, load_settings
+from service_monitor.services import Services
 from service_monitor.storage import Storage
 from service_monitor.storage.mysql import MySQLStorage
 from service_monitor.storage.sqlite import SQLiteStorage

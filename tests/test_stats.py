@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from service_monitor.api.deps import Services
 from service_monitor.cache import CacheBackend, open_cache
 from service_monitor.cache.redis import RedisCache
 from service_monitor.config import load_settings
 from service_monitor.errors import StorageUnavailable
 from service_monitor.models import Cause, Check, Span, Status, TopEntry
+from service_monitor.services import Services
 from service_monitor.stats import Served, Stats, lock_name, top_key
 from service_monitor.storage import Storage
 from tests.conftest import FakeClock

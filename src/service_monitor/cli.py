@@ -17,11 +17,10 @@ from .config import Settings, settings_or_exit
 from .errors import Unavailable
 from .guard import policy_for
 from .logs import configure_logging
-from .startup import StartupFailed, open_backends, open_store_with_retry
+from .startup import StartupFailed
 
 if TYPE_CHECKING:
-    from .cache import CacheBackend
-    from .storage import Storage
+    pass
 
 log = logging.getLogger("service_monitor.cli")
 
@@ -51,7 +50,7 @@ def _exit_0_on_sigterm() -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .api.app import create_app
+    from .assembly import build_app
     from .compute.importer import read_monitors_csv
 
     settings = _settings()
@@ -64,7 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(f"service-monitor: --data-path: {exc}", file=sys.stderr)
             return 2
-    app = create_app(settings, run_compute=True, data_path=data_path)
+    app = build_app(settings, run_compute=True, data_path=data_path)
     _exit_0_on_sigterm()
     # A store or cache still unreachable after STARTUP_TIMEOUT ends this with one line and exit
     # code 1, from the app's lifespan (startup.fail_server_start).
@@ -75,6 +74,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .assembly import wait_for_backends
     from .metrics.multiproc import worker_metrics_dir
 
     settings = _settings()  # fail fast, with one line, before any worker starts
@@ -83,7 +83,7 @@ def _api(args: argparse.Namespace) -> int:
         # be restarted by uvicorn's supervisor: wait here, once, and give up with exit code 1.
         # Opened and closed on one event loop: a Redis client closed on another loop fails.
         try:
-            asyncio.run(_open_and_close(settings))
+            asyncio.run(wait_for_backends(settings))
         except StartupFailed as exc:
             log.error("cannot start: %s", exc)
             return 1
@@ -101,30 +101,17 @@ def _api(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _close(*backends: Storage | CacheBackend) -> None:
-    for backend in backends:
-        await backend.close()
-
-
-async def _open_and_close(settings: Settings) -> None:
-    """Wait until the database and the cache answer (or raise StartupFailed), then let go."""
-    storage, cache = await open_backends(settings)
-    await _close(storage, cache)
-
-
 def _import(args: argparse.Namespace) -> int:
+    from .assembly import open_store
     from .compute.importer import import_monitors_csv
 
     settings = _settings()
 
     async def run() -> int:
-        storage = await open_store_with_retry(settings)
-        try:
+        async with open_store(settings) as storage:
             result = await import_monitors_csv(
                 storage, args.path, time.time(), policy_for(settings)
             )
-        finally:
-            await storage.close()
         return 1 if result.rejected else 0
 
     try:
@@ -135,29 +122,26 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _cleanup(args: argparse.Namespace) -> int:
+    from .assembly import open_store
     from .compute.maintenance import maintain
 
     settings = _settings()
 
     async def run() -> int:
-        storage = await open_store_with_retry(settings)
-        try:
-            async with storage.cycle_lock() as held:
-                if not held:  # a rollup must not race a cycle's writes; the cycle does it anyway
-                    print(
-                        "service-monitor: a cycle is running and will roll up and prune when it"
-                        " ends; nothing done",
-                        file=sys.stderr,
-                    )
-                    return 1
-                done = await maintain(
-                    storage,
-                    time.time(),
-                    rollup_days=settings.ROLLUP_RETENTION_DAYS,
-                    cycle_interval_s=settings.CYCLE_INTERVAL,
+        async with open_store(settings) as storage, storage.cycle_lock() as held:
+            if not held:  # a rollup must not race a cycle's writes; the cycle does it anyway
+                print(
+                    "service-monitor: a cycle is running and will roll up and prune when it"
+                    " ends; nothing done",
+                    file=sys.stderr,
                 )
-        finally:
-            await storage.close()
+                return 1
+            done = await maintain(
+                storage,
+                time.time(),
+                rollup_days=settings.ROLLUP_RETENTION_DAYS,
+                cycle_interval_s=settings.CYCLE_INTERVAL,
+            )
         pruned = done.pruned
         print(
             f"rolled up {done.hours_rolled_up} hours; removed {pruned.checks} raw checks,"

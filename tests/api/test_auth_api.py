@@ -12,8 +12,8 @@ import pytest
 
 from service_monitor.api.app import create_app
 from service_monitor.api.auth import Keys
-from service_monitor.api.deps import Services
 from service_monitor.config import load_settings
+from service_monitor.services import Services
 
 KEY = "k-7f3a9c1e5b2d4f60"
 OTHER_KEY = "k-second-key-for-rotation"

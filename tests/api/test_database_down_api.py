@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from service_monitor.api.app import create_app
-from service_monitor.api.deps import Services
 from service_monitor.cache.local import LocalCache
 from service_monitor.config import load_settings
 from service_monitor.errors import StorageUnavailable
+from service_monitor.services import Services
 from service_monitor.storage.sql import Executed, Row
 from service_monitor.storage.sqlite import SQLiteStorage
 from tests.conftest import FakeClock

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from service_monitor.api.app import create_app
-from service_monitor.api.deps import Services
 from service_monitor.cache.redis import RedisCache
 from service_monitor.errors import StorageUnavailable
 from service_monitor.models import MonitorState
+from service_monitor.services import Services
 from service_monitor.storage.mysql import MySQLStorage
 from tests.conftest import (
     MYSQL_HOST,

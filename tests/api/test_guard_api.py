@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from service_monitor.api.app import create_app
-from service_monitor.api.deps import Services
+from service_monitor.services import Services
 
 
 def with_settings(services: Services, **values: object) -> Services:

@@ -6,9 +6,9 @@ import httpx
 import redis.asyncio as aioredis
 
 from service_monitor.api.app import create_app
-from service_monitor.api.deps import Services
 from service_monitor.cache.redis import RedisCache
 from service_monitor.config import load_settings
+from service_monitor.services import Services
 from service_monitor.storage import Storage
 from tests.conftest import FakeClock
 from tests.targets import closed_port

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from service_monitor.api.deps import Services
 from service_monitor.models import Cause, Check, Status
+from service_monitor.services import Services
 
 
 async def test_post_stores_and_queues_the_monitor(

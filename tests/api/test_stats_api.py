@@ -7,8 +7,8 @@ import random
 import httpx
 import pytest
 
-from service_monitor.api.deps import Services
 from service_monitor.models import Cause, Check, Span, Status
+from service_monitor.services import Services
 from tests.conftest import FakeClock
 
 STATUSES = ["success", "fail"]

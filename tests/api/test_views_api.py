@@ -7,8 +7,8 @@ from datetime import datetime
 
 import httpx
 
-from service_monitor.api.deps import Services
 from service_monitor.models import Cause, Check, CycleOutcome, CycleRecord, Status
+from service_monitor.services import Services
 from tests.conftest import FakeClock
 
 HOUR = 3600

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from service_monitor.api.deps import Services
 from service_monitor.compute.worker import Compute
 from service_monitor.models import Cause, Status
+from service_monitor.services import Services
 from tests.targets import counting_server
 
 

@@ -17,7 +17,6 @@ from typing import Any, cast
 
 import pytest
 
-from service_monitor.api.deps import Services
 from service_monitor.cache.redis import RedisCache
 from service_monitor.compute.cycle import CycleReport, run_cycle
 from service_monitor.compute.prober import open_probe_sessions
@@ -25,6 +24,7 @@ from service_monitor.compute.worker import Compute
 from service_monitor.config import Settings
 from service_monitor.errors import StorageUnavailable
 from service_monitor.models import Check, CycleOutcome
+from service_monitor.services import Services
 from service_monitor.storage import Storage
 from service_monitor.storage.mysql import MySQLStorage
 from service_monitor.storage.sqlite import SQLiteStorage

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from service_monitor.api.deps import Services
 from service_monitor.compute.worker import Compute
 from service_monitor.models import Cause, Check, Counts, CycleOutcome, Span, Status
+from service_monitor.services import Services
 from service_monitor.stats import Stats
 from service_monitor.storage.sql import SQLStorage
 from tests.targets import target_server

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from service_monitor.api.app import create_app
-from service_monitor.api.deps import Services
 from service_monitor.cache import open_cache
 from service_monitor.cache.redis import RedisCache
 from service_monitor.compute.worker import Compute
 from service_monitor.models import CycleOutcome
+from service_monitor.services import Services
 from service_monitor.storage import open_storage
 from service_monitor.storage.sqlite import SQLiteStorage
 from tests.conftest import REDIS_HOST, REDIS_PORT, embedded_settings, redis_cleanup

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from service_monitor.api.app import create_app
-from service_monitor.api.deps import Services
 from service_monitor.cache.redis import RedisCache
 from service_monitor.config import load_settings
+from service_monitor.services import Services
 from service_monitor.storage.sqlite import SQLiteStorage
 from tests.conftest import REDIS_HOST, REDIS_PORT, embedded_settings, redis_cleanup
 from tests.faults import Mode, TCPProxy, tcp_proxy

@@ -1,34 +1,30 @@
 """Builds the FastAPI app; `app` here is what the seed's `uvicorn src.service_monitor.api.app:app` serves.
 
 `create_app(settings)` connects to nothing until the app starts; a test hands it ready `services`
-on the backend it wants instead.
+on the backend it wants instead. The app serves the API and the dashboard only: what else a process
+runs beside it (the compute, for `service-monitor serve`) the composition root (assembly.py) hands
+in as start-up hooks, so nothing here knows the compute.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 
 from fastapi import Depends, FastAPI
 
 from .. import __version__
-from ..compute.importer import import_monitors_csv
-from ..compute.schedule import start_scheduler
-from ..compute.worker import Compute
 from ..config import Settings, load_settings, settings_or_exit
-from ..errors import Unavailable
-from ..guard import policy_for
 from ..logs import configure_logging
-from ..metrics.exposition import install_metrics
-from ..startup import StartupFailed, fail_server_start, open_backends
+from ..services import Services, open_services
+from ..startup import StartupFailed, fail_server_start
 from .auth import AUTH_ERRORS, Keys, require_key, warn_if_open
 from .dashboard import dashboard_routes
-from .deps import Services
 from .errors import install_error_handlers
 from .fast_stats import fast_routes
 from .limits import RequestLimits, reject_unknown_query
+from .metrics import install_metrics
 from .routes import cycles, health, urls, views
 
 log = logging.getLogger("service_monitor.api")
@@ -39,57 +35,38 @@ Statistics (`/urls/top/...`, `/urls/summary`) are served from a cache younger th
 when there is one (`cached: true` and `Age` headers say so); `?cache=false` recomputes them.
 Every error answer is JSON with a `detail` sentence."""
 
+StartHook = Callable[[Services, AsyncExitStack], Awaitable[None]]
+"""Run once the app's services are open, before it serves; what it starts, it registers on the
+stack, which unwinds (last in, first out) when the server stops and before the services close. A
+hook that cannot start raises StartupFailed: the server then ends with its one line."""
+
 
 def create_app(
     settings: Settings | None = None,
     *,
     services: Services | None = None,
-    run_compute: bool = False,
-    data_path: Path | None = None,
+    on_start: Sequence[StartHook] = (),
 ) -> FastAPI:
-    """The API. With `run_compute`, the same process also runs the cycles (`service-monitor serve`),
-    importing `data_path` first."""
+    """The API on `services`, or on services opened from `settings` when the app starts (waiting
+    for the backends up to STARTUP_TIMEOUT); `on_start` hooks run then, in order."""
     settings = settings or (services.settings if services else load_settings())
     warn_if_open(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Start-up waits for the database and the cache (STARTUP_TIMEOUT, a log line per try);
-        # then a server ends with one line and exit code 1 (startup.fail_server_start).
-
+        # A backend still unreachable after STARTUP_TIMEOUT, or a hook that cannot start, ends a
+        # server with one line and exit code 1 (startup.fail_server_start).
         async with AsyncExitStack() as stack:
             if services is None:
                 try:
-                    storage, cache = await open_backends(settings)
+                    app.state.services = await stack.enter_async_context(open_services(settings))
                 except StartupFailed as exc:
                     fail_server_start(exc)
-                stack.push_async_callback(storage.close)
-                stack.push_async_callback(cache.close)
-                app.state.services = Services(settings, storage, cache)
-            ready: Services = app.state.services
-            if run_compute:
-                compute = Compute(
-                    ready.storage,
-                    ready.cache,
-                    settings,
-                    clock=ready.clock,
-                    stats=ready.stats,
-                    counters=ready.cache,
-                )
-                if data_path is not None:
-                    try:
-                        await import_monitors_csv(
-                            ready.storage, data_path, ready.clock(), policy_for(settings)
-                        )
-                    except (Unavailable, OSError, ValueError) as exc:
-                        fail_server_start(StartupFailed(f"--data-path {data_path}: {exc}"))
-                scheduler = start_scheduler(compute, settings.CYCLE_INTERVAL)
-                # Closed last in, first out: the running cycle stops gracefully (no new probe,
-                # SHUTDOWN_GRACE_SECONDS for those in flight, its checks stored and the cycle
-                # recorded), and only then the scheduler, whose shutdown cancels a running job;
-                # then the cache and the store close.
-                stack.callback(scheduler.shutdown, wait=False)
-                stack.push_async_callback(compute.stop)
+            for hook in on_start:
+                try:
+                    await hook(app.state.services, stack)
+                except StartupFailed as exc:
+                    fail_server_start(exc)
             yield
 
     app = FastAPI(
@@ -104,6 +81,8 @@ def create_app(
     app.state.keys = keys = Keys.from_settings(settings)
     install_error_handlers(app)
     read_key = bool(keys) and settings.READ_AUTH
+    # The keys a read needs (none: reads are open), for the routes outside FastAPI (fast_stats.py).
+    app.state.read_keys = keys if read_key else Keys([])
     # views.reads first: its /urls/overview must match before urls.reads' /urls/{monitor_id}.
     routers = (
         (urls.writes, bool(keys)),

@@ -64,6 +64,14 @@ class Keys:
             matched |= hmac.compare_digest(candidate, key)
         return matched
 
+    def allows(self, authorization: str | None) -> bool:
+        """Whether the `Authorization` header value carries one of the keys (check_header's rule)."""
+        try:
+            self.check_header(authorization)
+        except (KeyMissing, KeyRefused):
+            return False
+        return True
+
     def check_header(self, authorization: str | None) -> None:
         """Return when the `Authorization` header value carries one of the keys; raise KeyMissing
         or KeyRefused otherwise. For callers outside FastAPI's dependencies (the fast routes)."""

@@ -1,36 +1,13 @@
-"""What the routes are handed: the services built once per app, reached through FastAPI dependencies."""
+"""How a route reaches the services its app serves (`services.Services`): a FastAPI dependency on
+what the app's lifespan, or a test, put in `app.state.services`."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ..cache import CacheBackend
-from ..config import Settings
-from ..stats import Stats
-from ..storage import Storage
-
-
-@dataclass
-class Services:
-    settings: Settings
-    storage: Storage
-    cache: CacheBackend
-    clock: Callable[[], float] = time.time
-    stats: Stats = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.stats = Stats(
-            self.storage,
-            self.cache,
-            max_age=self.settings.CACHE_MAX_AGE,
-            clock=self.clock,
-            local_ttl=self.settings.CACHE_LOCAL_TTL,
-        )
+from ..services import Services
 
 
 async def _services(request: Request) -> Services:
@@ -40,3 +17,5 @@ async def _services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
+
+__all__ = ["ServicesDep"]

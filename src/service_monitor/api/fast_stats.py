@@ -14,13 +14,10 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from ..models import Span, Status
-from .auth import KeyMissing, KeyRefused, Keys
-from .deps import Services
+from ..services import Services
+from .auth import Keys
+from .params import parse_flag
 from .routes.urls import served_response
-
-# How FastAPI reads a bool query parameter (pydantic's lax bool), so both paths agree.
-_BOOLS = {"true": True, "1": True, "yes": True, "on": True, "t": True, "y": True}
-_BOOLS |= {"false": False, "0": False, "no": False, "off": False, "f": False, "n": False}
 
 
 def _use_cache(scope: Scope) -> bool | None:
@@ -32,7 +29,7 @@ def _use_cache(scope: Scope) -> bool | None:
             continue  # "a=1&&b=2": an empty part is no parameter at all
         name, _, raw = part.partition("=")
         if name == "cache":
-            value = _BOOLS.get(raw.lower())
+            value = parse_flag(raw)
         else:
             return None  # an unknown parameter: FastAPI's route refuses it with a 422
     return value
@@ -53,7 +50,7 @@ class _CachedStatistic:
         use_cache = _use_cache(scope)
         params = scope.get("path_params", {})
         services: Services = scope["app"].state.services
-        if use_cache is not None and _key_accepted(scope, services):
+        if use_cache is not None and _key_accepted(scope):
             if self._summary:
                 served = await services.stats.summary(use_cache=use_cache)
                 await served_response(served)(scope, receive, send)
@@ -67,18 +64,14 @@ class _CachedStatistic:
         await scope["app"].router(scope, receive, send)
 
 
-def _key_accepted(scope: Scope, services: Services) -> bool:
+def _key_accepted(scope: Scope) -> bool:
     """True when reads need no key, or the request carries a valid one; a request without it is
-    handed back, and the FastAPI route's dependency gives the 401 or 403."""
-    keys: Keys = scope["app"].state.keys
-    if not (keys and services.settings.READ_AUTH):
+    handed back, and the FastAPI route's dependency (auth.require_key) gives the 401 or 403."""
+    keys: Keys = scope["app"].state.read_keys
+    if not keys:
         return True
     header = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), None)
-    try:
-        keys.check_header(header.decode("latin-1") if header is not None else None)
-    except (KeyMissing, KeyRefused):
-        return False
-    return True
+    return keys.allows(header.decode("latin-1") if header is not None else None)
 
 
 class _FastRoute(Route):

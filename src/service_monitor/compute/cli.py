@@ -22,16 +22,17 @@ import contextlib
 import logging
 import signal
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..arguments import positive_seconds
+from ..assembly import build_compute
 from ..config import Settings, settings_or_exit
 from ..errors import Unavailable
 from ..guard import policy_for
 from ..logs import configure_logging
+from ..services import Services
 from ..startup import StartupFailed, open_backends
-from ..stats import Stats
 from .importer import import_monitors_csv
 from .schedule import start_scheduler
 from .worker import Compute
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--interval",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=None,
         help="seconds between cycles with --run-local (default: CYCLE_INTERVAL, 600)",
     )
@@ -62,16 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV of name,url rows to upsert before the first cycle",
     )
     return parser
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
-    return value
 
 
 async def run(
@@ -91,18 +82,19 @@ async def run(
             log.info("stopped while waiting for the database and the cache")
             return 0
         try:
-            storage, cache = opening.result()
+            services = Services(settings, *opening.result())
         except StartupFailed as exc:
             log.error("cannot run: %s", exc)
             return 1
-        stats = Stats(storage, cache, max_age=settings.CACHE_MAX_AGE, clock=time.time)
-        compute = Compute(storage, cache, settings, stats=stats, counters=cache)
+        compute = build_compute(services)
         signals.compute = compute
         if stop.is_set():
             compute.request_stop()
         try:
             if data_path is not None:
-                await import_monitors_csv(storage, data_path, compute.clock(), policy_for(settings))
+                await import_monitors_csv(
+                    services.storage, data_path, compute.clock(), policy_for(settings)
+                )
             if not run_local:
                 report = await compute.cycle()
                 # Checks lost (the database down past WRITE_RETRY_SECONDS): the cycle's line said
@@ -114,8 +106,7 @@ async def run(
             log.error("cannot run: %s", exc)
             return 1
         finally:
-            await cache.close()
-            await storage.close()
+            await services.close()
 
 
 class _Signals:

@@ -19,6 +19,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from ..arguments import positive_seconds
 from .importing import _urls_import, read_rows
 from .session import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, DEFAULT_CONCURRENCY, UsageError
 from .stats import SPANS, _stats
@@ -43,16 +44,6 @@ def _bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-    return value
-
-
 def _connection_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     group = options.add_argument_group("API connection")
@@ -69,7 +60,7 @@ def _connection_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=30.0,
         metavar="SECONDS",
         help="seconds one answer may take (default: 30)",

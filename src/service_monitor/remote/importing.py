@@ -1,6 +1,6 @@
 """The `service-monitor urls import` command: read a CSV or JSON file of URLs and add its rows through the API concurrently, with a progress bar and one error line per bad row.
 
-CSV files are read by `csv_rows` of compute/importer.py, so both importers accept the same files.
+CSV files are read by `csv_rows` of monitor_files.py, so both importers accept the same files.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..compute.importer import Row, csv_rows
+from ..monitor_files import Row, csv_rows
 from .output import _printable
 from .session import UsageError, _fail, _run
 

@@ -14,6 +14,7 @@ from ...models import Span, Status
 from ...stats import Served
 from ..deps import ServicesDep
 from ..errors import BODY_ERRORS, CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE
+from ..params import CacheParam, MonitorId, OffsetParam, SearchParam
 from ..schemas import (
     CheckOut,
     MonitorDetail,
@@ -33,20 +34,6 @@ reads = APIRouter(tags=["urls"])
 writes = APIRouter(tags=["urls"])
 
 RECENT_CHECKS = 20
-CacheParam = Annotated[
-    bool,
-    Query(
-        description="true: serve a cached result younger than 10 minutes if there is one;"
-        " false: ignore the cache, query the database and reset the entry"
-    ),
-]
-MonitorId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the monitor's id")]
-# Bounded like ids (a 32-bit count): MySQL's LIMIT refuses a number past 2**64 with an error.
-OffsetParam = Annotated[int, Query(ge=0, le=2**31 - 1, description="monitors to skip")]
-SearchParam = Annotated[
-    str | None,
-    Query(max_length=200, description="only monitors whose name or URL holds this text"),
-]
 _CACHE_HEADERS = {
     "cached": {"description": "true when served from the cache", "schema": {"type": "string"}},
     "Age": {"description": "seconds since the result was computed", "schema": {"type": "integer"}},

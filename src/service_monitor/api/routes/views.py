@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from ...models import Bucket, Status
 from ..deps import ServicesDep
 from ..errors import INVALID, NOT_FOUND, UNAVAILABLE
+from ..params import MonitorId, OffsetParam, SearchParam
 from ..schemas import (
     CheckOut,
     History,
@@ -25,7 +26,6 @@ from ..schemas import (
     StripBucket,
     Uptime,
 )
-from .urls import MonitorId, OffsetParam, SearchParam
 
 reads = APIRouter(tags=["dashboard"])
 

@@ -1,5 +1,6 @@
-"""Counts the API's requests as plain ASGI middleware, so the statistics' fast path (cache hits
-answered without FastAPI, api/fast_stats.py) is counted like every other route.
+"""The API's side of `/metrics`: its requests counted by plain ASGI middleware, so the statistics'
+fast path (cache hits answered without FastAPI, api/fast_stats.py) is counted like every other
+route, and the route that serves them with what the shared places hold (metrics/shared.py).
 
 Labels stay bounded: the route is its template (`/urls/{monitor_id}`) as the router matched it, a
 path no route matched is `unmatched`, and a method outside the usual ones is `other`.
@@ -9,9 +10,14 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..metrics.shared import read_shared, render
+from ..services import Services
+from .auth import AUTH_ERRORS, require_key
 
 UNMATCHED = "unmatched"
 # What a route matches a request on: the scope's keys kept as the request arrived.
@@ -112,3 +118,32 @@ class RequestMetrics:
             if cached is not None:
                 result = "hit" if cached == b"true" else "miss"
                 self.metrics.cache.labels(route, result).inc()
+
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    summary="Prometheus metrics of the API and the compute",
+)
+async def metrics(request: Request) -> Response:
+    """Request counts and latencies of the API (every worker's), the compute's probes and cycles,
+    the queue's depth and when the last successful cycle ended; see README, Metrics."""
+    services: Services = request.app.state.services
+    http: HTTPMetrics = request.app.state.http_metrics
+    shared = await read_shared(services.cache, services.storage)
+    return Response(render(http.registry, shared), media_type=CONTENT_TYPE_LATEST)
+
+
+def install_metrics(app: FastAPI, *, needs_key: bool) -> None:
+    """Count every request (the outermost middleware when called after the others) and serve
+    `/metrics`, behind the read key when reads need one."""
+    app.state.http_metrics = http = HTTPMetrics()
+    app.add_middleware(RequestMetrics, metrics=http)
+    if needs_key:
+        app.include_router(router, dependencies=[Depends(require_key)], responses=AUTH_ERRORS)
+    else:
+        app.include_router(router)

@@ -1,6 +1,6 @@
-"""The `/metrics` route: this process's (or, under PROMETHEUS_MULTIPROC_DIR, every worker's)
-request metrics, plus what other processes left in shared places, read at scrape time: the
-compute's counters in the cache, the queue's depth, and the cycles the store has recorded.
+"""What a `/metrics` scrape shows beside the API's own requests: what other processes left in shared
+places, read at scrape time (the compute's counters in the cache, the queue's depth, the cycles the
+store has recorded), and the text exposition of it all.
 
 A shared place that cannot be read leaves its metrics out and says so in
 `service_monitor_metrics_source_up{source=...} 0`; the scrape itself still answers 200.
@@ -13,25 +13,17 @@ import logging
 import os
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..api.auth import AUTH_ERRORS, require_key
-from ..api.deps import Services
+from ..cache import SharedCounters, URLQueue
 from ..errors import Unavailable
 from ..models import CycleTotals
+from ..storage import Storage
 from .compute import compute_families
-from .http import HTTPMetrics, RequestMetrics
 from .multiproc import MULTIPROC_ENV
 
 log = logging.getLogger(__name__)
@@ -41,11 +33,9 @@ T = TypeVar("T")
 # Seconds each shared place has to answer a scrape: Prometheus's own timeout is 10 s by default.
 SOURCE_TIMEOUT_S = 2.0
 
-router = APIRouter(tags=["health"])
-
 
 @dataclass(frozen=True)
-class _Shared:
+class SharedReadings:
     """What the shared places held at scrape time; None where one could not be read."""
 
     counters: dict[str, float] | None
@@ -62,17 +52,21 @@ async def _read(what: str, reading: Awaitable[T]) -> T | None:
         return None
 
 
-async def read_shared(services: Services) -> _Shared:
+class SharedCache(SharedCounters, URLQueue, Protocol):
+    """The cache as a scrape reads it: the compute's counters and the queue's depth."""
+
+
+async def read_shared(cache: SharedCache, storage: Storage) -> SharedReadings:
     counters, depth, cycles = await asyncio.gather(
-        _read("compute counters", services.cache.read_counters()),
-        _read("queue depth", services.cache.depth()),
-        _read("cycle totals", services.storage.cycle_totals()),
+        _read("compute counters", cache.read_counters()),
+        _read("queue depth", cache.depth()),
+        _read("cycle totals", storage.cycle_totals()),
     )
-    return _Shared(counters, depth, cycles)
+    return SharedReadings(counters, depth, cycles)
 
 
 class _SharedCollector(Collector):
-    def __init__(self, shared: _Shared) -> None:
+    def __init__(self, shared: SharedReadings) -> None:
         self._shared = shared
 
     def collect(self) -> Iterator[Metric]:
@@ -114,7 +108,7 @@ class _SharedCollector(Collector):
                 )
 
 
-def render(http: HTTPMetrics, shared: _Shared) -> bytes:
+def render(own_registry: CollectorRegistry, shared: SharedReadings) -> bytes:
     """The text exposition: the request metrics (merged across processes under
     PROMETHEUS_MULTIPROC_DIR, else this process's with its process_* and python_* metrics), then
     the shared places' metrics."""
@@ -123,33 +117,7 @@ def render(http: HTTPMetrics, shared: _Shared) -> bytes:
         multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
         own = generate_latest(merged)
     else:
-        own = generate_latest(http.registry) + generate_latest(REGISTRY)
+        own = generate_latest(own_registry) + generate_latest(REGISTRY)
     shared_registry = CollectorRegistry()
     shared_registry.register(_SharedCollector(shared))
     return own + generate_latest(shared_registry)
-
-
-@router.get(
-    "/metrics",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
-    summary="Prometheus metrics of the API and the compute",
-)
-async def metrics(request: Request) -> Response:
-    """Request counts and latencies of the API (every worker's), the compute's probes and cycles,
-    the queue's depth and when the last successful cycle ended; see README, Metrics."""
-    services: Services = request.app.state.services
-    http: HTTPMetrics = request.app.state.http_metrics
-    shared = await read_shared(services)
-    return Response(render(http, shared), media_type=CONTENT_TYPE_LATEST)
-
-
-def install_metrics(app: FastAPI, *, needs_key: bool) -> None:
-    """Count every request (the outermost middleware when called after the others) and serve
-    `/metrics`, behind the read key when reads need one."""
-    app.state.http_metrics = http = HTTPMetrics()
-    app.add_middleware(RequestMetrics, metrics=http)
-    if needs_key:
-        app.include_router(router, dependencies=[Depends(require_key)], responses=AUTH_ERRORS)
-    else:
-        app.include_router(router)

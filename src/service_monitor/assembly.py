@@ -1,0 +1,98 @@
+"""The composition root: the one place that builds the service's parts from Settings (the services,
+the compute worker, the API app) and wires them together, so that every entry point (`serve`, `api`,
+`compute`, `import`, `cleanup`) asks here instead of assembling them itself.
+
+Nothing connects at import time; the API is imported only by what serves it, so the compute's
+process never loads FastAPI.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .compute.importer import import_monitors_csv
+from .compute.schedule import start_scheduler
+from .compute.worker import Compute
+from .config import Settings
+from .errors import Unavailable
+from .guard import policy_for
+from .services import Services, open_services
+from .startup import StartupFailed, open_store_with_retry
+from .storage import Storage
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from .api.app import StartHook
+
+__all__ = ["build_app", "build_compute", "open_services", "open_store", "wait_for_backends"]
+
+
+def build_compute(services: Services) -> Compute:
+    """The compute worker on `services`: it refreshes their statistics after each cycle and adds
+    its metrics to the cache's shared counters, where the API's /metrics reads them."""
+    return Compute(
+        services.storage,
+        services.cache,
+        services.settings,
+        clock=services.clock,
+        stats=services.stats,
+        counters=services.cache,
+    )
+
+
+def build_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    run_compute: bool = False,
+    data_path: Path | None = None,
+) -> FastAPI:
+    """The API app; with `run_compute`, the same process also runs the cycles on their interval
+    (`service-monitor serve`), importing the CSV at `data_path` first."""
+    from .api.app import create_app
+
+    hooks: list[StartHook] = [_compute_beside_the_api(data_path)] if run_compute else []
+    return create_app(settings, services=services, on_start=hooks)
+
+
+def _compute_beside_the_api(data_path: Path | None) -> StartHook:
+    async def start(services: Services, stack: AsyncExitStack) -> None:
+        compute = build_compute(services)
+        if data_path is not None:
+            try:
+                await import_monitors_csv(
+                    services.storage, data_path, services.clock(), policy_for(services.settings)
+                )
+            except (Unavailable, OSError, ValueError) as exc:
+                raise StartupFailed(f"--data-path {data_path}: {exc}") from None
+        scheduler = start_scheduler(compute, services.settings.CYCLE_INTERVAL)
+        # Unwound last in, first out: the running cycle stops gracefully (no new probe,
+        # SHUTDOWN_GRACE_SECONDS for those in flight, its checks stored and the cycle recorded),
+        # and only then the scheduler, whose shutdown would cancel a running job; then the
+        # services close.
+        stack.callback(scheduler.shutdown, wait=False)
+        stack.push_async_callback(compute.stop)
+
+    return start
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Storage]:
+    """The store alone (`import`, `cleanup`), waited for like the services, closed at the end."""
+    storage = await open_store_with_retry(settings)
+    try:
+        yield storage
+    finally:
+        await storage.close()
+
+
+async def wait_for_backends(settings: Settings) -> None:
+    """Return once the database and the cache answer (raises StartupFailed after STARTUP_TIMEOUT),
+    closing them again: `api --workers N` waits here once, before it starts its workers."""
+    async with open_services(settings, clock=time.time):
+        pass

@@ -1,0 +1,58 @@
+"""What every process of the service runs on, built once: the settings, the store, the cache, and
+the statistics served from them.
+
+The API's routes reach it through `api/deps.py`; the compute worker and the commands are handed the
+same object by the composition root (`assembly.py`). A test builds one on the backend it wants.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from .cache import CacheBackend
+from .config import Settings
+from .startup import open_backends
+from .stats import Stats
+from .storage import Storage
+
+
+@dataclass
+class Services:
+    settings: Settings
+    storage: Storage
+    cache: CacheBackend
+    clock: Callable[[], float] = time.time  # seconds since the epoch, UTC
+    stats: Stats = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stats = Stats(
+            self.storage,
+            self.cache,
+            max_age=self.settings.CACHE_MAX_AGE,
+            clock=self.clock,
+            local_ttl=self.settings.CACHE_LOCAL_TTL,
+        )
+
+    async def close(self) -> None:
+        """Close the cache, then the store (the reverse of their opening)."""
+        try:
+            await self.cache.close()
+        finally:
+            await self.storage.close()
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Services]:
+    """The services on the configured backends, waited for up to STARTUP_TIMEOUT (raises
+    StartupFailed, with nothing left open), and closed when the block ends."""
+    storage, cache = await open_backends(settings)
+    services = Services(settings, storage, cache, clock=clock)
+    try:
+        yield services
+    finally:
+        await services.close()
