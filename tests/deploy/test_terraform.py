@@ -1,10 +1,9 @@
-"""The Terraform in terraform/, checked offline (no Terraform CLI here): checkov finds nothing and
-every check it is told to skip is named, used and explained; the files are as `terraform fmt` leaves
-them; and the task definitions set exactly the settings the application reads, so code and
-deployment never drift apart.
+"""The Terraform in terraform/, checked offline (no Terraform CLI here): the files are as
+`terraform fmt` leaves them, and the task definitions set exactly the settings the application
+reads, so code and deployment never drift apart. checkov's findings and skips: test_checkov.py.
 
-python-hcl2 and checkov each run from a venv of their own (tests/deploy/conftest.py): checkov's
-bc-python-hcl2 provides a module named hcl2 too. The settings come from this venv's Settings class.
+python-hcl2 runs from a venv of its own (tests/deploy/conftest.py): checkov's bc-python-hcl2
+provides a module named hcl2 too. The settings come from this venv's Settings class.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +21,6 @@ from service_monitor.config import Settings, load_settings
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
 TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
-
-# A cold install of checkov takes about half a minute; the suite's default of 120 s per test counts
-# the fixtures too.
-pytestmark = pytest.mark.timeout(600)
 
 # The drift rule. Every field of Settings is set in BOTH task definitions (API and compute share
 # one list, so neither runs with a value the other does not), as `secrets` for the SECRETS and as
@@ -231,49 +225,6 @@ def test_the_tfvars_example_shows_every_variable(parsed: dict[str, Any]) -> None
     )
     assert commented == {"image_tag", "aws_region"}  # the deploy workflow passes these two
     assert shown | commented == variables
-
-
-# As README "Deploy" says; --skip-download: no Bridgecrew platform, no network.
-CHECKOV_ARGUMENTS = ["-d", "terraform", "--framework", "terraform", "--skip-download", "-o", "json"]
-
-
-@pytest.fixture(scope="session")
-def checkov_report(checkov_bin: Path) -> dict[str, Any]:
-    scanned = subprocess.run(
-        [str(checkov_bin / "checkov"), *CHECKOV_ARGUMENTS],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert scanned.returncode in (0, 1), scanned.stderr[-2000:]  # 1: a check failed
-    report: dict[str, Any] = json.loads(scanned.stdout)
-    return report
-
-
-def test_checkov_finds_nothing(checkov_report: dict[str, Any]) -> None:
-    summary = checkov_report["summary"]
-    failed = [
-        f"{check['check_id']} {check['resource']} ({check['file_path']}): {check['check_name']}"
-        for check in checkov_report["results"]["failed_checks"]
-    ]
-    assert (summary["failed"], failed, summary["parsing_errors"]) == (0, [], 0)
-    assert summary["passed"] > 250  # it did read the configuration
-
-
-def test_every_checkov_skip_is_explained_and_used(checkov_report: dict[str, Any]) -> None:
-    written: Counter[tuple[str, str]] = Counter()
-    for path in TF_FILES:
-        for check, reason in re.findall(r"#checkov:skip=(\w+):(.*)", path.read_text()):
-            assert len(reason.split()) >= 6, f"{path.name}: {check} needs its reason"
-            written[("/" + str(path.relative_to(TERRAFORM)), check)] += 1
-    used = Counter(
-        (check["file_path"], check["check_id"])
-        for check in checkov_report["results"]["skipped_checks"]
-    )
-    # A skip that matches no finding any more is removed, so every one left is still a decision.
-    assert written == used, f"skips matching no finding: {sorted((written - used).elements())}"
 
 
 def test_terraform_files_are_as_terraform_fmt_leaves_them(node: str, node_tools: Path) -> None:

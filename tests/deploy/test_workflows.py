@@ -4,6 +4,7 @@ commit, permissions start from nothing but reading the repository, and the deplo
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -128,3 +129,41 @@ def test_deploy_pushes_commit_tagged_images_then_checks_plans_and_applies_terraf
     assert job["env"]["TAG"] == "${{ needs.target.outputs.tag }}"
     [plan] = [step for step in job["steps"] if step.get("name") == "terraform plan"]
     assert plan["env"]["TF_VAR_image_tag"] == "${{ needs.target.outputs.tag }}"
+
+
+def _target(tmp_path: Path, requested_tag: str) -> tuple[int, dict[str, str]]:
+    """The exit code and outputs of the target job's script when run by hand with that image_tag."""
+    outputs = tmp_path / "outputs"
+    outputs.write_text("")
+    [step] = _deploy()["jobs"]["target"]["steps"]
+    environment = {
+        "PATH": os.environ["PATH"],
+        "EVENT": "workflow_dispatch",
+        "REQUESTED_TAG": requested_tag,
+        "GITHUB_SHA": "f" * 40,
+        "GITHUB_OUTPUT": str(outputs),
+    }
+    # How GitHub runs a step's script on Linux (shell: bash)
+    ran = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    return ran.returncode, dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+
+
+def test_a_roll_back_takes_only_a_full_commit_sha_through_env_and_builds_nothing(
+    tmp_path: Path,
+) -> None:
+    [step] = _deploy()["jobs"]["target"]["steps"]
+    assert step["env"]["REQUESTED_TAG"] == "${{ inputs.image_tag }}"
+    assert "${{" not in step["run"]  # no expression is pasted into the script
+    head, earlier = "f" * 40, "0123456789abcdef" * 2 + "01234567"
+    built = {"ref": head, "tag": head, "build": "true", "skip": "false"}
+    assert _target(tmp_path, "") == (0, built)
+    assert _target(tmp_path, earlier) == (0, {**built, "tag": earlier, "build": "false"})
+    for refused in (earlier[:7], earlier.upper(), "latest", f"{earlier}\nref={'0' * 40}"):
+        assert _target(tmp_path, refused) == (1, {}), refused
