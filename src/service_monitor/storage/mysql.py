@@ -15,7 +15,8 @@ from asyncmy import errors as mysql_errors
 
 from ..config import Settings
 from ..errors import StorageUnavailable
-from .sql import Executed, Row, SQLStorage, Transaction
+from .sql import SQLStorage
+from .statements import Executed, Row, Transaction
 
 _TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
@@ -201,12 +202,12 @@ class MySQLStorage(SQLStorage):
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"database {self._where} failed: {exc!r}") from exc
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         async with self._cursor() as cursor:
             await cursor.execute(_dialect(sql), params)
             return list(await cursor.fetchall())
 
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
         async with self._cursor() as cursor:
             await cursor.execute(_dialect(sql), params)
             return Executed(cursor.rowcount, cursor.lastrowid)

@@ -15,7 +15,8 @@ from typing import Any
 import aiosqlite
 
 from ..errors import StorageUnavailable
-from .sql import Executed, Row, SQLStorage, Transaction
+from .sql import SQLStorage
+from .statements import Executed, Row, Transaction
 
 # Each entry is one schema version; a version is applied once, in order, and recorded. A released
 # version is never edited (deployed databases have run it): a change is a new entry at the end.
@@ -139,14 +140,14 @@ class SQLiteStorage(SQLStorage):
             raise
         return storage
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
             async with self._db.execute(sql, params) as cursor:
                 return [tuple(row) for row in await cursor.fetchall()]
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable(f"database {self.path} failed: {exc}") from exc
 
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
         try:
             async with self._write_lock, self._db.execute(sql, params) as cursor:
                 return Executed(cursor.rowcount, cursor.lastrowid)
