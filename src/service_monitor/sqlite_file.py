@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from .errors import Unavailable
+from .migrations import Migrations, apply_migrations
 
 # How long (ms) a writer waits for another process's transaction: the API and the compute may
 # share this file.
@@ -51,7 +54,7 @@ async def _switch_to_wal(connection: aiosqlite.Connection) -> None:
 
 
 async def migrate_sqlite(
-    connection: aiosqlite.Connection, version_table: str, migrations: list[list[str]]
+    connection: aiosqlite.Connection, version_table: str, migrations: Migrations
 ) -> None:
     """Apply the versions not yet recorded in `version_table`, under one write lock."""
     await connection.execute(
@@ -59,18 +62,21 @@ async def migrate_sqlite(
     )
     await connection.execute("BEGIN IMMEDIATE")  # serialises two processes starting at once
     try:
-        async with connection.execute(f"SELECT MAX(version) FROM {version_table}") as cursor:
-            row = await cursor.fetchone()
-        current = int(row[0]) if row and row[0] is not None else 0
-        for version, statements in enumerate(migrations, start=1):
-            if version <= current:
-                continue
-            for statement in statements:
-                await connection.execute(statement)
-            await connection.execute(
-                f"INSERT INTO {version_table} (version) VALUES (?)", (version,)
-            )
+        await apply_migrations(_Session(connection), version_table, migrations)
     except BaseException:
         await connection.rollback()
         raise
     await connection.commit()
+
+
+class _Session:
+    """The connection as the migration runner's Session: SQLite takes `?` placeholders as they are."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self._db.execute(sql, params)

@@ -15,6 +15,7 @@ from asyncmy import errors as mysql_errors
 
 from ..config import Settings
 from ..errors import StorageUnavailable
+from ..migrations import apply_migrations
 from .sql import SQLStorage
 from .statements import Executed, Row, Transaction
 
@@ -219,7 +220,7 @@ class MySQLStorage(SQLStorage):
                 await connection.begin()
                 try:
                     async with connection.cursor() as cursor:
-                        yield _MySQLTransaction(cursor)
+                        yield _OnCursor(cursor)
                 except BaseException:
                     await connection.rollback()
                     raise
@@ -274,17 +275,7 @@ class MySQLStorage(SQLStorage):
                     "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL) "
                     + _TABLE_OPTIONS
                 )
-                await cursor.execute("SELECT MAX(version) FROM schema_version")
-                row = await cursor.fetchone()
-                current = int(row[0]) if row and row[0] is not None else 0
-                for version, statements in enumerate(MIGRATIONS, start=1):
-                    if version <= current:
-                        continue
-                    for statement in statements:
-                        await cursor.execute(statement)
-                    await cursor.execute(
-                        "INSERT INTO schema_version (version) VALUES (%s)", (version,)
-                    )
+                await apply_migrations(_OnCursor(cursor), "schema_version", MIGRATIONS)
             finally:
                 await cursor.execute("SET SESSION sql_notes = 1")
                 await cursor.execute("SELECT RELEASE_LOCK(%s)", (_MIGRATION_LOCK,))
@@ -294,7 +285,9 @@ class MySQLStorage(SQLStorage):
         await self._pool.wait_closed()
 
 
-class _MySQLTransaction:
+class _OnCursor:
+    """Statements on one cursor: a transaction's, or the migration's (a Session of the runner)."""
+
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
 
