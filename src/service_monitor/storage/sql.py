@@ -32,7 +32,7 @@ from ..models import (
     TopEntry,
     url_key,
 )
-from . import history, retention, rollups, windows
+from . import Storage, history, retention, rollups, windows
 from .rollups import MS_PER_S, to_ms
 from .statements import Row, Statements, Transaction
 
@@ -79,8 +79,8 @@ def _cycle(row: Row) -> CycleRecord:
     )
 
 
-class SQLStorage(Statements, abc.ABC):
-    """Implements the Storage interface over a backend's primitives; its Statements (fetch and
+class SQLStorage(Storage, Statements, abc.ABC):
+    """Implements every role of Storage over a backend's primitives; its Statements (fetch and
     execute) are also what retention.py runs on."""
 
     # Dialect statements: insert a monitor unless its url_key exists (rowcount 0 then), and
@@ -94,7 +94,8 @@ class SQLStorage(Statements, abc.ABC):
     # success, fail); the row is made when missing.
     ADD_TO_WINDOW: str
 
-    # -- primitives, per backend: fetch and execute (Statements), and transactions --
+    # -- per backend: fetch and execute (Statements), transactions, close, and cycle_lock (a lock
+    # of the server or of the OS, never a row, so that it dies with its holder) --
     @abc.abstractmethod
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:
         """Statements run through the yielded Transaction commit together when the block ends, or
@@ -104,11 +105,6 @@ class SQLStorage(Statements, abc.ABC):
         """Run the statement for every row in one transaction."""
         async with self._transaction() as tx:
             await tx.executemany(sql, rows)
-
-    @abc.abstractmethod
-    def cycle_lock(self) -> contextlib.AbstractAsyncContextManager[bool]:
-        """See Storage.cycle_lock: a lock of the server or of the OS, never a row, so that it dies
-        with its holder."""
 
     # -- monitors --
     async def add_monitor(self, name: str, url: str, now: float) -> Monitor:
