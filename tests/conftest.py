@@ -182,7 +182,7 @@ async def open_mysql_storage(settings: Settings) -> MySQLStorage:
         "windows",
         "window_bounds",
     ):
-        await storage._execute(f"TRUNCATE TABLE {table}")
+        await storage.execute(f"TRUNCATE TABLE {table}")
     return storage
 
 

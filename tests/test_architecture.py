@@ -16,7 +16,7 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     ("compute", ("api",)),
     ("metrics", ("api", "compute", "assembly")),
     ("storage", ("api", "compute", "cache", "metrics", "stats", "services", "assembly")),
-    ("cache", ("api", "compute", "metrics", "stats", "services", "assembly")),
+    ("cache", ("api", "compute", "storage", "metrics", "stats", "services", "assembly")),
     ("stats", ("api", "compute", "metrics", "services", "assembly")),
     ("services", ("api", "compute", "metrics", "assembly")),
     ("remote", ("api", "compute", "storage", "cache", "stats", "services", "assembly")),

@@ -18,7 +18,7 @@ from service_monitor.errors import StorageUnavailable
 from service_monitor.models import Cause, Check, Span, Status, TopEntry
 from service_monitor.services import Services
 from service_monitor.stats import Served, Stats, lock_name, top_key
-from service_monitor.storage import Storage
+from service_monitor.storage import StatsStore, Storage
 from tests.conftest import FakeClock
 from tests.targets import closed_port
 
@@ -30,7 +30,7 @@ HOLD_S = 0.3
 class SlowTopCounter:
     """The real store, with `top` counted and its answer held back by HOLD_S seconds (or failed)."""
 
-    def __init__(self, storage: Storage, *, fail: bool = False) -> None:
+    def __init__(self, storage: StatsStore, *, fail: bool = False) -> None:
         self._storage = storage
         self.fail = fail
         self.top_calls = 0

@@ -16,7 +16,7 @@ from .cache import CacheBackend
 from .config import Settings
 from .startup import open_backends
 from .stats import Stats
-from .storage import Storage
+from .storage import CheckStore, CycleStore, MonitorStore, Storage
 
 
 @dataclass
@@ -35,6 +35,19 @@ class Services:
             clock=self.clock,
             local_ttl=self.settings.CACHE_LOCAL_TTL,
         )
+
+    # The store by the role a caller uses, so a route or a command says which part it reads.
+    @property
+    def monitors(self) -> MonitorStore:
+        return self.storage
+
+    @property
+    def checks(self) -> CheckStore:
+        return self.storage
+
+    @property
+    def cycles(self) -> CycleStore:
+        return self.storage
 
     async def close(self) -> None:
         """Close the cache, then the store (the reverse of their opening)."""

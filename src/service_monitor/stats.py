@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .cache import Cache, CacheEntry
 from .errors import CacheUnavailable
 from .models import Span, Status
-from .storage import Storage
+from .storage import StatsStore
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Stats:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: StatsStore,
         cache: Cache,
         *,
         max_age: float,

@@ -14,18 +14,18 @@ from service_monitor.cache.local import LocalCache
 from service_monitor.config import load_settings
 from service_monitor.errors import StorageUnavailable
 from service_monitor.services import Services
-from service_monitor.storage.sql import Executed, Row
 from service_monitor.storage.sqlite import SQLiteStorage
+from service_monitor.storage.statements import Executed, Row
 from tests.conftest import FakeClock
 
 
 class FailingSQLite(SQLiteStorage):
     """A real SQLite store whose every statement fails the way a lost server does."""
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         raise StorageUnavailable(f"database {self.path} failed: server has gone away")
 
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
         raise StorageUnavailable(f"database {self.path} failed: server has gone away")
 
 

@@ -129,7 +129,7 @@ async def test_compute_killed_mid_cycle_loses_no_queued_url(
         after = await storage.summary(0)
         assert after.success - before.success == count  # each URL once in the surviving cycle
         # ...and at most once in the killed one: no URL has two checks from one cycle.
-        per_monitor = await storage._fetch(
+        per_monitor = await storage.fetch(
             "SELECT COUNT(*), COUNT(DISTINCT monitor_id), MAX(n) FROM"
             " (SELECT monitor_id, COUNT(*) AS n FROM checks GROUP BY monitor_id) AS m"
         )
@@ -137,6 +137,6 @@ async def test_compute_killed_mid_cycle_loses_no_queued_url(
             (count, count, 2 if before.success else 1)
         ]
     finally:
-        await storage._execute(f"DROP DATABASE `{settings.DB_NAME}`")
+        await storage.execute(f"DROP DATABASE `{settings.DB_NAME}`")
         await cache.close()
         await storage.close()

@@ -301,7 +301,7 @@ async def test_sigterm_mid_cycle_stores_what_was_probed_records_it_and_exits_0(
         assert sorted(set(per_monitor)) == [1, 2]
         assert per_monitor.count(2) == stored  # probed once in each cycle, never twice in one
     finally:
-        await storage._execute(f"DROP DATABASE `{settings.DB_NAME}`")
+        await storage.execute(f"DROP DATABASE `{settings.DB_NAME}`")
         await storage.close()
 
 

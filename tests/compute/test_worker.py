@@ -115,10 +115,10 @@ async def test_a_cycle_rolls_up_the_hours_before_it_and_prunes_what_retention_dr
 
     storage = services.storage
     assert isinstance(storage, SQLStorage)
-    hours = [int(r[0]) for r in await storage._fetch("SELECT hour FROM rollup_hours")]
+    hours = [int(r[0]) for r in await storage.fetch("SELECT hour FROM rollup_hours")]
     # Rolled up to this hour: the rollup at its start counts the check made an hour ago.
     assert int(now // 3600) in hours
-    assert await storage._fetch(
+    assert await storage.fetch(
         "SELECT COUNT(*) FROM checks WHERE checked_at < ?", (now * 1000 - 31 * 86400_000,)
     ) == [(0,)]
     assert await storage.monitor_counts(monitor.id, [now - 7200]) == [Counts(success=1, fail=1)]

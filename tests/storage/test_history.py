@@ -72,7 +72,7 @@ async def test_history_of_rolled_up_hours_comes_from_the_rollups(storage: Storag
     await storage.roll_up(BASE + 6 * HOUR + 1)
     assert isinstance(storage, SQLStorage)
     # With the raw checks gone, only the rollups can still answer for whole hours.
-    await storage._execute("DELETE FROM checks")
+    await storage.execute("DELETE FROM checks")
 
     got = await storage.history([monitor.id], [BASE + h * HOUR for h in range(7)])
 

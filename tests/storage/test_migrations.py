@@ -24,7 +24,7 @@ async def test_sqlite_schema_is_versioned_once_whoever_starts_first(tmp_path: Pa
     first, second = await asyncio.gather(SQLiteStorage.open(path), SQLiteStorage.open(path))
     third = await SQLiteStorage.open(path)
     try:
-        rows = await third._fetch("SELECT version FROM schema_version ORDER BY version")
+        rows = await third.fetch("SELECT version FROM schema_version ORDER BY version")
         assert rows == [(v,) for v in range(1, len(SQLITE_MIGRATIONS) + 1)]
     finally:
         for storage in (first, second, third):
@@ -37,10 +37,10 @@ async def test_mysql_database_is_created_and_schema_versioned_once() -> None:
     first, second = await asyncio.gather(MySQLStorage.open(settings), MySQLStorage.open(settings))
     third = await MySQLStorage.open(settings)
     try:
-        rows = await third._fetch("SELECT version FROM schema_version ORDER BY version")
+        rows = await third.fetch("SELECT version FROM schema_version ORDER BY version")
         assert rows == [(v,) for v in range(1, len(MYSQL_MIGRATIONS) + 1)]
     finally:
-        await third._execute(f"DROP DATABASE `{settings.DB_NAME}`")
+        await third.execute(f"DROP DATABASE `{settings.DB_NAME}`")
         for storage in (first, second, third):
             await storage.close()
 
@@ -61,7 +61,7 @@ async def test_a_version_1_sqlite_database_is_upgraded_keeping_its_monitors(
         await old.close()
     upgraded = await SQLiteStorage.open(path)
     try:
-        rows = await upgraded._fetch("SELECT version FROM schema_version ORDER BY version")
+        rows = await upgraded.fetch("SELECT version FROM schema_version ORDER BY version")
         assert rows == [(v,) for v in range(1, len(SQLITE_MIGRATIONS) + 1)]
         assert await upgraded.get_monitor(monitor.id) == monitor
         await upgraded.record_cycle(CycleRecord(NOW, NOW, CycleOutcome.SKIPPED))  # version 2
@@ -82,11 +82,11 @@ async def test_a_version_1_mysql_database_is_upgraded_keeping_its_monitors(
         await old.close()
     upgraded = await MySQLStorage.open(settings)
     try:
-        rows = await upgraded._fetch("SELECT version FROM schema_version ORDER BY version")
+        rows = await upgraded.fetch("SELECT version FROM schema_version ORDER BY version")
         assert rows == [(v,) for v in range(1, len(MYSQL_MIGRATIONS) + 1)]
         assert await upgraded.get_monitor(monitor.id) == monitor
         await upgraded.record_cycle(CycleRecord(NOW, NOW, CycleOutcome.SKIPPED))  # version 2
         assert (await upgraded.cycle_totals()).by_outcome[CycleOutcome.SKIPPED] == 1
     finally:
-        await upgraded._execute(f"DROP DATABASE `{settings.DB_NAME}`")
+        await upgraded.execute(f"DROP DATABASE `{settings.DB_NAME}`")
         await upgraded.close()

@@ -22,12 +22,12 @@ def check(monitor_id: int, at: float, ok: bool = True, latency_ms: int = 10) -> 
 
 async def raw_count(storage: Storage) -> int:
     assert isinstance(storage, SQLStorage)
-    return int((await storage._fetch("SELECT COUNT(*) FROM checks"))[0][0])
+    return int((await storage.fetch("SELECT COUNT(*) FROM checks"))[0][0])
 
 
 async def rolled_hours(storage: Storage) -> list[int]:
     assert isinstance(storage, SQLStorage)
-    rows = await storage._fetch("SELECT hour FROM rollup_hours ORDER BY hour")
+    rows = await storage.fetch("SELECT hour FROM rollup_hours ORDER BY hour")
     return [int(row[0]) for row in rows]
 
 
@@ -68,7 +68,7 @@ async def test_statistics_come_from_the_rollups_once_hours_are_rolled_up(storage
 
     # Raw checks of whole rolled-up hours are no longer read: removing them changes nothing.
     assert isinstance(storage, SQLStorage)
-    await storage._execute("DELETE FROM checks WHERE checked_at < ?", (int((now - HOUR) * 1000),))
+    await storage.execute("DELETE FROM checks WHERE checked_at < ?", (int((now - HOUR) * 1000),))
 
     assert week_before == (
         [TopEntry("b", "http://b.com", 6 * 24)],
@@ -144,7 +144,7 @@ async def test_sixty_days_of_cycles_leave_thirty_days_of_raw_checks_and_exact_an
     for hour in older:
         midnight = -(-hour // 24) * 24 * HOUR
         assert isinstance(storage, SQLStorage)
-        rows = await storage._fetch(
+        rows = await storage.fetch(
             "SELECT SUM(success), SUM(fail) FROM rollups WHERE hour = ?", (hour,)
         )
         expected = await _brute_summary(made, 0)
@@ -187,7 +187,7 @@ async def test_top_and_summary_come_from_the_windows_stored_after_a_cycle(
     await storage.roll_up(now, lead_s=300)
 
     assert isinstance(storage, SQLStorage)
-    await storage._execute("DELETE FROM checks")
+    await storage.execute("DELETE FROM checks")
     later = now + 60  # a request during the next interval
 
     assert await storage.top(Status.FAIL, later - Span.HOUR.seconds, 10) == [
@@ -229,8 +229,8 @@ async def test_each_window_keeps_its_newest_two_generations(storage: Storage) ->
     await storage.roll_up(BASE + 1)  # an older time: nothing is stored twice or backwards
 
     assert isinstance(storage, SQLStorage)
-    rows = await storage._fetch("SELECT span, to_ms FROM window_bounds ORDER BY span, to_ms")
+    rows = await storage.fetch("SELECT span, to_ms FROM window_bounds ORDER BY span, to_ms")
     newest = [round((BASE + 2 * 600 + 1) * 1000), round((BASE + 3 * 600 + 1) * 1000)]
     assert rows == [(span.seconds, to) for span in Span for to in newest]
-    stale = await storage._fetch("SELECT COUNT(*) FROM windows WHERE to_ms < ?", (newest[0],))
+    stale = await storage.fetch("SELECT COUNT(*) FROM windows WHERE to_ms < ?", (newest[0],))
     assert stale == [(0,)]

@@ -252,9 +252,9 @@ async def empty_every_table(storage: MySQLStorage) -> None:
     """Empty every table but the schema version: checks, monitors and cycles as open_mysql_storage
     does, and whatever tables the rollups live in. DELETE, not TRUNCATE: on tables this small it
     is several times faster, and no test here depends on the ids."""
-    for (table,) in await storage._fetch("SHOW TABLES"):
+    for (table,) in await storage.fetch("SHOW TABLES"):
         if table not in KEPT_TABLES:
-            await storage._execute(f"DELETE FROM `{table}`")
+            await storage.execute(f"DELETE FROM `{table}`")
 
 
 @contextlib.asynccontextmanager

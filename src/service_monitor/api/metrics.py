@@ -134,7 +134,7 @@ async def metrics(request: Request) -> Response:
     the queue's depth and when the last successful cycle ended; see README, Metrics."""
     services: Services = request.app.state.services
     http: HTTPMetrics = request.app.state.http_metrics
-    shared = await read_shared(services.cache, services.storage)
+    shared = await read_shared(services.cache, services.cycles)
     return Response(render(http.registry, shared), media_type=CONTENT_TYPE_LATEST)
 
 

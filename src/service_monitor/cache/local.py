@@ -12,8 +12,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from ..errors import CacheUnavailable, StorageUnavailable
-from ..storage.sqlite import connect_sqlite, migrate_sqlite
+from ..errors import CacheUnavailable
+from ..sqlite_file import connect_sqlite, migrate_sqlite
 from . import CacheEntry
 
 # Each entry is one schema version, applied once and in order; a released version is never edited:
@@ -58,10 +58,7 @@ class LocalCache:
 
     @classmethod
     async def open(cls, path: Path) -> LocalCache:
-        try:
-            connection = await connect_sqlite(path)
-        except StorageUnavailable as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        connection = await connect_sqlite(path, unavailable=CacheUnavailable)
         try:
             await migrate_sqlite(connection, "cache_schema_version", MIGRATIONS)
         except BaseException:

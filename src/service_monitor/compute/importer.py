@@ -10,7 +10,7 @@ from ..errors import TargetRefused
 from ..guard import TargetPolicy
 from ..models import validate_name, validate_url
 from ..monitor_files import csv_rows
-from ..storage import Storage
+from ..storage import MonitorStore
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def read_monitors_csv(path: Path, policy: TargetPolicy) -> ImportResult:
 
 
 async def import_monitors_csv(
-    storage: Storage, path: Path, now: float, policy: TargetPolicy
+    storage: MonitorStore, path: Path, now: float, policy: TargetPolicy
 ) -> ImportResult:
     """Upsert the file's valid rows by URL; bad rows are logged with their line and skipped."""
     result = read_monitors_csv(path, policy)

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from ..models import PruneReport
-from ..storage import Storage
+from ..storage import MaintenanceStore
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ class Maintained:
 
 
 async def maintain(
-    storage: Storage, now: float, *, rollup_days: int, cycle_interval_s: float
+    storage: MaintenanceStore, now: float, *, rollup_days: int, cycle_interval_s: float
 ) -> Maintained:
     """Roll up to the hour before `now` (and store the windows for the cycle interval to come),
     then prune. Run it where no checks are being written (the

@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from ..cache import SharedCounters, URLQueue
 from ..errors import Unavailable
 from ..models import CycleTotals
-from ..storage import Storage
+from ..storage import CycleStore
 from .compute import compute_families
 from .multiproc import MULTIPROC_ENV
 
@@ -56,11 +56,11 @@ class SharedCache(SharedCounters, URLQueue, Protocol):
     """The cache as a scrape reads it: the compute's counters and the queue's depth."""
 
 
-async def read_shared(cache: SharedCache, storage: Storage) -> SharedReadings:
+async def read_shared(cache: SharedCache, store: CycleStore) -> SharedReadings:
     counters, depth, cycles = await asyncio.gather(
         _read("compute counters", cache.read_counters()),
         _read("queue depth", cache.depth()),
-        _read("cycle totals", storage.cycle_totals()),
+        _read("cycle totals", store.cycle_totals()),
     )
     return SharedReadings(counters, depth, cycles)
 

@@ -1,4 +1,4 @@
-"""The store of monitors and checks: one small interface, a MySQL backend and an embedded SQLite one."""
+"""The store of monitors and checks: role interfaces its callers name, their union Storage, a MySQL backend and an embedded SQLite one."""
 
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ from ..models import (
     TopEntry,
 )
 
+# In every role, times are seconds since the epoch (UTC).
 
-class Storage(Protocol):
-    """What the API and the compute ask of the store; times are seconds since the epoch (UTC)."""
 
-    # -- monitors --
+class MonitorStore(Protocol):
+    """The monitors: added by the API or an import, taken in and listed as targets by the compute."""
+
     async def add_monitor(self, name: str, url: str, now: float) -> Monitor:
         """Store a new PENDING monitor; a deleted one with the same URL is brought back.
 
@@ -52,7 +53,10 @@ class Storage(Protocol):
     async def targets(self) -> list[Target]:
         """Every ACTIVE monitor, as what the prober needs."""
 
-    # -- checks --
+
+class CheckStore(Protocol):
+    """The checks: stored by the compute, read back per monitor by the API and the dashboard."""
+
     async def add_checks(self, checks: Sequence[Check]) -> None:
         """Store the checks in one transaction: all of them or, on error, none."""
 
@@ -80,13 +84,20 @@ class Storage(Protocol):
     async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
         """The monitor's success/fail counts from each `since` on, in the order given."""
 
+
+class StatsStore(Protocol):
+    """The statistics over every monitor that stats.py caches: top lists and the summary."""
+
     async def top(self, status: Status, since: float, limit: int) -> list[TopEntry]:
         """Monitored URLs with the most checks of `status` since `since`: count desc, then id."""
 
     async def summary(self, since: float) -> Counts:
         """Checks of every monitor since `since`, by status."""
 
-    # -- rollups and retention --
+
+class MaintenanceStore(Protocol):
+    """Rollups and retention, run after each cycle (compute/maintenance.py) or by `cleanup`."""
+
     async def roll_up(self, now: float, *, lead_s: float = 300.0) -> int:
         """Bring the rollups up to the last hour boundary before `now`, and store every window's
         counts as of `now`, starting `lead_s` seconds ahead (half the cycle interval serves the
@@ -105,7 +116,10 @@ class Storage(Protocol):
         after `now`.
         """
 
-    # -- cycles --
+
+class CycleStore(Protocol):
+    """The compute's cycles: the lock that lets one run at a time, and the record of each."""
+
     def cycle_lock(self) -> contextlib.AbstractAsyncContextManager[bool]:
         """Hold the store-wide cycle lock for the `async with` block: yields True when this process got it,
         False at once (no waiting) when another process holds it. Freed on exit, and by the server or
@@ -123,11 +137,22 @@ class Storage(Protocol):
     async def recent_cycles(self, limit: int) -> list[CycleRecord]:
         """The newest cycle records first, by when they finished."""
 
-    # -- lifecycle --
+
+class StoreLifecycle(Protocol):
+    """Whether the store answers, and letting go of it."""
+
     async def ping(self) -> None:
         """Return when the store answers; raise StorageUnavailable otherwise."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close the connections; the store is not used after."""
+
+
+class Storage(
+    MonitorStore, CheckStore, StatsStore, MaintenanceStore, CycleStore, StoreLifecycle, Protocol
+):
+    """Every role at once: what a backend implements (SQLStorage declares it), what open_storage
+    returns, and what a caller that hands the store on to several roles names."""
 
 
 async def open_storage(settings: Settings) -> Storage:
@@ -144,4 +169,13 @@ async def open_storage(settings: Settings) -> Storage:
     return await SQLiteStorage.open(settings.SQLITE_PATH)
 
 
-__all__ = ["Storage", "open_storage"]
+__all__ = [
+    "CheckStore",
+    "CycleStore",
+    "MaintenanceStore",
+    "MonitorStore",
+    "StatsStore",
+    "Storage",
+    "StoreLifecycle",
+    "open_storage",
+]

@@ -15,7 +15,9 @@ from asyncmy import errors as mysql_errors
 
 from ..config import Settings
 from ..errors import StorageUnavailable
-from .sql import Executed, Row, SQLStorage, Transaction
+from ..migrations import apply_migrations
+from .sql import SQLStorage
+from .statements import Executed, Row, Transaction
 
 _TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
@@ -201,12 +203,12 @@ class MySQLStorage(SQLStorage):
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"database {self._where} failed: {exc!r}") from exc
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         async with self._cursor() as cursor:
             await cursor.execute(_dialect(sql), params)
             return list(await cursor.fetchall())
 
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
         async with self._cursor() as cursor:
             await cursor.execute(_dialect(sql), params)
             return Executed(cursor.rowcount, cursor.lastrowid)
@@ -218,7 +220,7 @@ class MySQLStorage(SQLStorage):
                 await connection.begin()
                 try:
                     async with connection.cursor() as cursor:
-                        yield _MySQLTransaction(cursor)
+                        yield _OnCursor(cursor)
                 except BaseException:
                     await connection.rollback()
                     raise
@@ -273,17 +275,7 @@ class MySQLStorage(SQLStorage):
                     "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL) "
                     + _TABLE_OPTIONS
                 )
-                await cursor.execute("SELECT MAX(version) FROM schema_version")
-                row = await cursor.fetchone()
-                current = int(row[0]) if row and row[0] is not None else 0
-                for version, statements in enumerate(MIGRATIONS, start=1):
-                    if version <= current:
-                        continue
-                    for statement in statements:
-                        await cursor.execute(statement)
-                    await cursor.execute(
-                        "INSERT INTO schema_version (version) VALUES (%s)", (version,)
-                    )
+                await apply_migrations(_OnCursor(cursor), "schema_version", MIGRATIONS)
             finally:
                 await cursor.execute("SET SESSION sql_notes = 1")
                 await cursor.execute("SELECT RELEASE_LOCK(%s)", (_MIGRATION_LOCK,))
@@ -293,7 +285,9 @@ class MySQLStorage(SQLStorage):
         await self._pool.wait_closed()
 
 
-class _MySQLTransaction:
+class _OnCursor:
+    """Statements on one cursor: a transaction's, or the migration's (a Session of the runner)."""
+
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..models import PruneReport
 from . import rollups
 from .rollups import to_ms
-
-if TYPE_CHECKING:
-    from .sql import SQLStorage
+from .statements import Statements
 
 # Raw checks are kept for the longest window (30 days) plus one hour: the partial hour at a
 # window's old end is counted from them.
@@ -24,10 +22,10 @@ RAW_KEEP_MS = (30 * 24 + 1) * rollups.HOUR_MS
 HOURLY_KEEP_HOURS = 31 * rollups.DAY_HOURS
 
 
-async def prune(storage: SQLStorage, now: float, *, rollup_days: int, batch: int) -> PruneReport:
-    """Storage.prune, over a SQL backend's primitives."""
+async def prune(db: Statements, now: float, *, rollup_days: int, batch: int) -> PruneReport:
+    """Storage.prune, over any SQL backend's statements."""
     now_ms = to_ms(now)
-    pruner = _Pruner(storage, batch)
+    pruner = _Pruner(db, batch)
     checks = await pruner.delete(
         "SELECT id FROM checks WHERE status IN (0, 1) AND checked_at < ? LIMIT ?",
         (now_ms - RAW_KEEP_MS,),
@@ -35,13 +33,13 @@ async def prune(storage: SQLStorage, now: float, *, rollup_days: int, batch: int
     )
     # Hours leave rollup_hours first, so a query never picks an hour whose rows are going.
     doomed = doomed_hours(
-        [int(row[0]) for row in await storage._fetch("SELECT hour FROM rollup_hours")],
+        [int(row[0]) for row in await db.fetch("SELECT hour FROM rollup_hours")],
         now_ms,
         rollup_days,
     )
     removed_rollups = 0
     for hour in doomed:
-        await storage._execute("DELETE FROM rollup_hours WHERE hour = ?", (hour,))
+        await db.execute("DELETE FROM rollup_hours WHERE hour = ?", (hour,))
         removed_rollups += await pruner.delete(
             "SELECT monitor_id FROM rollups WHERE hour = ? LIMIT ?",
             (hour,),
@@ -79,8 +77,8 @@ class _Pruner:
     """Deletes in batches of keys, each batch its own short transaction, timing the slowest: rows
     are locked for one batch at a time, so probing and the API wait for one batch at most."""
 
-    def __init__(self, storage: SQLStorage, batch: int) -> None:
-        self._storage = storage
+    def __init__(self, db: Statements, batch: int) -> None:
+        self._db = db
         self._batch = batch
         self.batches = 0
         self.longest_s = 0.0
@@ -90,13 +88,11 @@ class _Pruner:
         is left; returns how many rows went."""
         removed = 0
         while True:
-            keys = [
-                row[0] for row in await self._storage._fetch(select_keys, (*params, self._batch))
-            ]
+            keys = [row[0] for row in await self._db.fetch(select_keys, (*params, self._batch))]
             if not keys:
                 return removed
             started = time.perf_counter()
-            done = await self._storage._execute(f"{delete_in} ({', '.join('?' * len(keys))})", keys)
+            done = await self._db.execute(f"{delete_in} ({', '.join('?' * len(keys))})", keys)
             self.longest_s = max(self.longest_s, time.perf_counter() - started)
             self.batches += 1
             removed += done.rowcount

@@ -12,8 +12,7 @@ import abc
 import contextlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import DuplicateURL, MonitorNotFound
 from ..models import (
@@ -33,17 +32,9 @@ from ..models import (
     TopEntry,
     url_key,
 )
-from . import history, retention, rollups, windows
+from . import Storage, history, retention, rollups, windows
 from .rollups import MS_PER_S, to_ms
-
-Row = tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Executed:
-    rowcount: int
-    lastrowid: int | None
-
+from .statements import Row, Statements, Transaction
 
 _MONITOR_COLUMNS = "id, name, url, created_at, state"
 _CHECK_COLUMNS = "monitor_id, checked_at, status, http_status, latency_ms, cause"
@@ -88,18 +79,9 @@ def _cycle(row: Row) -> CycleRecord:
     )
 
 
-class Transaction(Protocol):
-    """The statements a backend runs inside one transaction."""
-
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed: ...
-
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-
-
-class SQLStorage(abc.ABC):
-    """Implements the Storage interface over a backend's primitives."""
+class SQLStorage(Storage, Statements, abc.ABC):
+    """Implements every role of Storage over a backend's primitives; its Statements (fetch and
+    execute) are also what retention.py runs on."""
 
     # Dialect statements: insert a monitor unless its url_key exists (rowcount 0 then), and
     # insert-or-update a monitor by url_key (name and state from the new row).
@@ -112,13 +94,8 @@ class SQLStorage(abc.ABC):
     # success, fail); the row is made when missing.
     ADD_TO_WINDOW: str
 
-    # -- primitives, per backend --
-    @abc.abstractmethod
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Executed: ...
-
+    # -- per backend: fetch and execute (Statements), transactions, close, and cycle_lock (a lock
+    # of the server or of the OS, never a row, so that it dies with its holder) --
     @abc.abstractmethod
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:
         """Statements run through the yielded Transaction commit together when the block ends, or
@@ -129,24 +106,19 @@ class SQLStorage(abc.ABC):
         async with self._transaction() as tx:
             await tx.executemany(sql, rows)
 
-    @abc.abstractmethod
-    def cycle_lock(self) -> contextlib.AbstractAsyncContextManager[bool]:
-        """See Storage.cycle_lock: a lock of the server or of the OS, never a row, so that it dies
-        with its holder."""
-
     # -- monitors --
     async def add_monitor(self, name: str, url: str, now: float) -> Monitor:
         key = url_key(url)
         created = to_ms(now)
         params = (name, url, key, created, int(MonitorState.PENDING))
-        done = await self._execute(self.INSERT_MONITOR_IF_ABSENT, params)
+        done = await self.execute(self.INSERT_MONITOR_IF_ABSENT, params)
         if done.rowcount == 1 and done.lastrowid:
             return Monitor(done.lastrowid, name, url, created / MS_PER_S, MonitorState.PENDING)
-        rows = await self._fetch("SELECT id, state FROM monitors WHERE url_key = ?", (key,))
+        rows = await self.fetch("SELECT id, state FROM monitors WHERE url_key = ?", (key,))
         existing_id, state = int(rows[0][0]), MonitorState(rows[0][1])
         if state is MonitorState.DELETED:
             # Re-adding a deleted URL brings its monitor (and its history) back under a new name.
-            revived = await self._execute(
+            revived = await self.execute(
                 "UPDATE monitors SET name = ?, state = ? WHERE id = ? AND state = ?",
                 (name, int(MonitorState.PENDING), existing_id, int(MonitorState.DELETED)),
             )
@@ -163,7 +135,7 @@ class SQLStorage(abc.ABC):
         return len(params)
 
     async def get_monitor(self, monitor_id: int) -> Monitor:
-        rows = await self._fetch(
+        rows = await self.fetch(
             f"SELECT {_MONITOR_COLUMNS} FROM monitors WHERE id = ? AND state <> ?",
             (monitor_id, int(MonitorState.DELETED)),
         )
@@ -183,15 +155,15 @@ class SQLStorage(abc.ABC):
             pattern = "%" + _LIKE_SPECIAL.sub(r"!\g<0>", search.lower()) + "%"
             where += " AND (LOWER(name) LIKE ? ESCAPE '!' OR LOWER(url) LIKE ? ESCAPE '!')"
             params += [pattern, pattern]
-        rows = await self._fetch(
+        rows = await self.fetch(
             f"SELECT {_MONITOR_COLUMNS} FROM monitors WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        total = await self._fetch(f"SELECT COUNT(*) FROM monitors WHERE {where}", params)
+        total = await self.fetch(f"SELECT COUNT(*) FROM monitors WHERE {where}", params)
         return [_monitor(row) for row in rows], int(total[0][0])
 
     async def delete_monitor(self, monitor_id: int) -> None:
-        done = await self._execute(
+        done = await self.execute(
             "UPDATE monitors SET state = ? WHERE id = ? AND state <> ?",
             (int(MonitorState.DELETED), monitor_id, int(MonitorState.DELETED)),
         )
@@ -202,17 +174,17 @@ class SQLStorage(abc.ABC):
         pending, active = int(MonitorState.PENDING), int(MonitorState.ACTIVE)
         if monitor_ids is None:
             sql = "UPDATE monitors SET state = ? WHERE state = ?"
-            return (await self._execute(sql, (active, pending))).rowcount
+            return (await self.execute(sql, (active, pending))).rowcount
         count = 0
         for start in range(0, len(monitor_ids), 500):  # bounded IN lists
             chunk = list(monitor_ids[start : start + 500])
             marks = ", ".join("?" * len(chunk))
             sql = f"UPDATE monitors SET state = ? WHERE state = ? AND id IN ({marks})"
-            count += (await self._execute(sql, (active, pending, *chunk))).rowcount
+            count += (await self.execute(sql, (active, pending, *chunk))).rowcount
         return count
 
     async def targets(self) -> list[Target]:
-        rows = await self._fetch(
+        rows = await self.fetch(
             "SELECT id, url FROM monitors WHERE state = ? ORDER BY id", (int(MonitorState.ACTIVE),)
         )
         return [Target(int(row[0]), row[1]) for row in rows]
@@ -284,7 +256,7 @@ class SQLStorage(abc.ABC):
         if since is not None:
             where += " AND checked_at >= ?"
             params.append(to_ms(since))
-        rows = await self._fetch(
+        rows = await self.fetch(
             f"SELECT {_CHECK_COLUMNS} FROM checks WHERE {where}"
             " ORDER BY checked_at DESC, id DESC LIMIT ?",
             (*params, limit),
@@ -301,7 +273,7 @@ class SQLStorage(abc.ABC):
             f"SELECT * FROM (SELECT {_CHECK_COLUMNS}, id FROM checks WHERE monitor_id = ?"
             " ORDER BY checked_at DESC, id DESC LIMIT 1) n"
         )
-        rows = await self._fetch(
+        rows = await self.fetch(
             " UNION ALL ".join(f"{newest}{i}" for i in range(len(monitor_ids))),
             tuple(monitor_ids),
         )
@@ -318,7 +290,7 @@ class SQLStorage(abc.ABC):
         hours = history.hours_of(bounds_ms)
         rolled: set[int] = set()
         if hours:
-            found = await self._fetch(
+            found = await self.fetch(
                 f"SELECT hour FROM rollup_hours WHERE hour IN ({', '.join('?' * len(hours))})",
                 hours,
             )
@@ -327,7 +299,7 @@ class SQLStorage(abc.ABC):
         rows: list[history.BucketRow] = []
         if pairs:
             used = sorted({h for _, start, end in pairs for h in (start, end)})
-            rollup_rows = await self._fetch(
+            rollup_rows = await self.fetch(
                 "SELECT hour, monitor_id, success, fail, success_latency_ms FROM rollups"
                 f" WHERE hour IN ({', '.join('?' * len(used))}) AND monitor_id IN ({id_marks})",
                 (*used, *ids),
@@ -335,7 +307,7 @@ class SQLStorage(abc.ABC):
             rows += history.from_rollups(rollup_rows, pairs)
         raw = history.raw_parts(bounds_ms, {index for index, _, _ in pairs}, ids)
         if raw is not None:
-            rows += await self._fetch(*raw)
+            rows += await self.fetch(*raw)
         return history.assemble(ids, len(bounds_ms) - 1, rows)
 
     async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
@@ -346,12 +318,12 @@ class SQLStorage(abc.ABC):
         # two hourly rollups and an hour or two of raw checks), rank, then join the winners'
         # names; deleted monitors are not listed.
         since_ms, code = to_ms(since), _STATUS_CODE[status]
-        window = windows.nearest_window(await self._fetch(windows.WINDOW_BOUNDS_SQL), since_ms)
+        window = windows.nearest_window(await self.fetch(windows.WINDOW_BOUNDS_SQL), since_ms)
         if window is not None:
             parts, params = windows.top_parts_from_window(code, window, since_ms)
         else:
             parts, params = rollups.top_parts(code, since_ms, await self._edges(since_ms))
-        rows = await self._fetch(
+        rows = await self.fetch(
             "SELECT m.name, m.url, t.total FROM ("
             f"  SELECT monitor_id, SUM(n) AS total FROM ({parts}) p GROUP BY monitor_id"
             "   HAVING SUM(n) > 0 AND monitor_id NOT IN (SELECT id FROM monitors WHERE state = ?)"
@@ -364,7 +336,7 @@ class SQLStorage(abc.ABC):
 
     async def summary(self, since: float) -> Counts:
         since_ms = to_ms(since)
-        window = windows.nearest_window(await self._fetch(windows.WINDOW_BOUNDS_SQL), since_ms)
+        window = windows.nearest_window(await self.fetch(windows.WINDOW_BOUNDS_SQL), since_ms)
         if window is None:
             return await self._counts(since_ms, None)
         parts, params = windows.summary_parts_from_window(window, since_ms)
@@ -375,12 +347,12 @@ class SQLStorage(abc.ABC):
         return await self._sum_counts(parts, params)
 
     async def _sum_counts(self, parts: str, params: Sequence[Any]) -> Counts:
-        rows = await self._fetch(f"SELECT SUM(s), SUM(f) FROM ({parts}) p", params)
+        rows = await self.fetch(f"SELECT SUM(s), SUM(f) FROM ({parts}) p", params)
         success, fail = rows[0] if rows else (None, None)
         return Counts(success=int(success or 0), fail=int(fail or 0))
 
     async def _edges(self, since_ms: int) -> rollups.Edges | None:
-        rows = await self._fetch(rollups.EDGES_SQL, (rollups.first_hour_from(since_ms),))
+        rows = await self.fetch(rollups.EDGES_SQL, (rollups.first_hour_from(since_ms),))
         return rollups.edges(since_ms, rows[0])
 
     # -- rollups and retention --
@@ -395,7 +367,7 @@ class SQLStorage(abc.ABC):
         it; then drop the generation before the previous one (the previous one stays for a
         request that read its bounds a moment ago)."""
         for span in Span:
-            newest = await self._fetch(
+            newest = await self.fetch(
                 "SELECT MAX(to_ms) FROM window_bounds WHERE span = ?", (span.seconds,)
             )
             if newest[0][0] is not None and int(newest[0][0]) >= now_ms:
@@ -419,7 +391,7 @@ class SQLStorage(abc.ABC):
                     " VALUES (?, ?, ?, ?, ?)",
                     (span.seconds, now_ms, from_ms, int(totals[0][0]), int(totals[0][1])),
                 )
-            stale = await self._fetch(
+            stale = await self.fetch(
                 "SELECT to_ms FROM window_bounds WHERE span = ? ORDER BY to_ms DESC LIMIT 10 OFFSET 2",
                 (span.seconds,),
             )
@@ -436,20 +408,20 @@ class SQLStorage(abc.ABC):
 
     async def _roll_up_hours(self, now_ms: int) -> int:
         target = rollups.hour_of(now_ms)
-        newest = (await self._fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
+        newest = (await self.fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
         added = 0
         if newest is None:
-            oldest = (await self._fetch(rollups.NEXT_CHECK_SQL, (0, 0)))[0][0]
+            oldest = (await self.fetch(rollups.NEXT_CHECK_SQL, (0, 0)))[0][0]
             if oldest is None or rollups.hour_of(int(oldest)) > target:
                 return 0  # no check before the target hour yet: nothing to roll up
             # Nothing was made before the oldest check's hour: its rollup is all zeros, no rows.
             newest = rollups.hour_of(int(oldest))
-            await self._execute("INSERT INTO rollup_hours (hour) VALUES (?)", (newest,))
+            await self.execute("INSERT INTO rollup_hours (hour) VALUES (?)", (newest,))
             added = 1
         previous = int(newest)
         while previous < target:
             from_ms = previous * rollups.HOUR_MS
-            upcoming = (await self._fetch(rollups.NEXT_CHECK_SQL, (from_ms, from_ms)))[0][0]
+            upcoming = (await self.fetch(rollups.NEXT_CHECK_SQL, (from_ms, from_ms)))[0][0]
             if upcoming is None or rollups.hour_of(int(upcoming)) >= target:
                 break  # no check before the target hour: nothing new to roll up
             hour = rollups.hour_of(int(upcoming)) + 1
@@ -467,7 +439,7 @@ class SQLStorage(abc.ABC):
 
     # -- cycles --
     async def record_cycle(self, record: CycleRecord) -> None:
-        await self._execute(
+        await self.execute(
             f"INSERT INTO cycles ({_CYCLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 to_ms(record.started_at),
@@ -481,12 +453,12 @@ class SQLStorage(abc.ABC):
         )
 
     async def cycle_totals(self) -> CycleTotals:
-        counted = await self._fetch("SELECT outcome, COUNT(*) FROM cycles GROUP BY outcome")
+        counted = await self.fetch("SELECT outcome, COUNT(*) FROM cycles GROUP BY outcome")
         by_outcome = dict.fromkeys(CycleOutcome, 0)
         for outcome, count in counted:
             by_outcome[CycleOutcome(outcome)] = int(count)
         last = await self.recent_cycles(1)
-        success = await self._fetch(
+        success = await self.fetch(
             "SELECT MAX(finished_at) FROM cycles WHERE outcome IN (?, ?)", _SUCCESSFUL_OUTCOMES
         )
         success_ms = success[0][0] if success else None
@@ -499,11 +471,11 @@ class SQLStorage(abc.ABC):
     async def recent_cycles(self, limit: int) -> list[CycleRecord]:
         # Newest by when it ended (the finished_at index), not by insertion: a skip recorded while
         # a long cycle still ran is older than that cycle's record.
-        rows = await self._fetch(
+        rows = await self.fetch(
             f"SELECT {_CYCLE_COLUMNS} FROM cycles ORDER BY finished_at DESC, id DESC LIMIT ?",
             (limit,),
         )
         return [_cycle(row) for row in rows]
 
     async def ping(self) -> None:
-        await self._fetch("SELECT 1")
+        await self.fetch("SELECT 1")

@@ -6,7 +6,6 @@ import asyncio
 import fcntl
 import os
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +14,9 @@ from typing import Any
 import aiosqlite
 
 from ..errors import StorageUnavailable
-from .sql import Executed, Row, SQLStorage, Transaction
+from ..sqlite_file import connect_sqlite, migrate_sqlite
+from .sql import SQLStorage
+from .statements import Executed, Row, Transaction
 
 # Each entry is one schema version; a version is applied once, in order, and recorded. A released
 # version is never edited (deployed databases have run it): a change is a new entry at the end.
@@ -89,10 +90,6 @@ MIGRATIONS: list[list[str]] = [
     ],
 ]
 
-# How long (ms) a writer waits for another process's transaction: the API and the compute may
-# share this file.
-BUSY_TIMEOUT_MS = 5000
-
 # The cycle lock is a file of its own beside the database, never the database file: SQLite keeps
 # POSIX locks on that one, and closing any descriptor of it in this process would drop them.
 CYCLE_LOCK_SUFFIX = ".cycle-lock"
@@ -130,7 +127,7 @@ class SQLiteStorage(SQLStorage):
 
     @classmethod
     async def open(cls, path: Path) -> SQLiteStorage:
-        connection = await connect_sqlite(path)
+        connection = await connect_sqlite(path, unavailable=StorageUnavailable)
         storage = cls(connection, path)
         try:
             await migrate_sqlite(connection, "schema_version", MIGRATIONS)
@@ -139,14 +136,14 @@ class SQLiteStorage(SQLStorage):
             raise
         return storage
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
             async with self._db.execute(sql, params) as cursor:
                 return [tuple(row) for row in await cursor.fetchall()]
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable(f"database {self.path} failed: {exc}") from exc
 
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
         try:
             async with self._write_lock, self._db.execute(sql, params) as cursor:
                 return Executed(cursor.rowcount, cursor.lastrowid)
@@ -211,62 +208,3 @@ class _SQLiteTransaction:
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self._db.executemany(sql, rows)
-
-
-async def connect_sqlite(path: Path) -> aiosqlite.Connection:
-    """Open the file in autocommit mode with WAL, shared safely by several processes."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(path, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
-        raise StorageUnavailable(f"cannot open database file {path}: {exc}") from exc
-    try:
-        await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await _switch_to_wal(connection)
-        # NORMAL is durable against process crashes in WAL mode; only a power loss can drop the
-        # last transactions, which is the usual trade for an embedded store.
-        await connection.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.Error as exc:
-        await connection.close()
-        raise StorageUnavailable(f"cannot use database file {path}: {exc}") from exc
-    return connection
-
-
-async def _switch_to_wal(connection: aiosqlite.Connection) -> None:
-    """Turn WAL on. Two processes opening a new file at once can make SQLite refuse the switch at
-    once, without waiting out busy_timeout (it would deadlock otherwise), so retry it for as long."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            await connection.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.01)
-
-
-async def migrate_sqlite(
-    connection: aiosqlite.Connection, version_table: str, migrations: list[list[str]]
-) -> None:
-    """Apply the versions not yet recorded in `version_table`, under one write lock."""
-    await connection.execute(
-        f"CREATE TABLE IF NOT EXISTS {version_table} (version INTEGER NOT NULL)"
-    )
-    await connection.execute("BEGIN IMMEDIATE")  # serialises two processes starting at once
-    try:
-        async with connection.execute(f"SELECT MAX(version) FROM {version_table}") as cursor:
-            row = await cursor.fetchone()
-        current = int(row[0]) if row and row[0] is not None else 0
-        for version, statements in enumerate(migrations, start=1):
-            if version <= current:
-                continue
-            for statement in statements:
-                await connection.execute(statement)
-            await connection.execute(
-                f"INSERT INTO {version_table} (version) VALUES (?)", (version,)
-            )
-    except BaseException:
-        await connection.rollback()
-        raise
-    await connection.commit()

@@ -26,4 +26,4 @@ async def recent(
 ) -> list[CycleOut]:
     """Every outcome (a skip included), newest first by when they finished; an empty list before
     the first. The dashboard polls `?limit=1` and refreshes when the newest one changes."""
-    return [CycleOut.of(record) for record in await services.storage.recent_cycles(limit)]
+    return [CycleOut.of(record) for record in await services.cycles.recent_cycles(limit)]

@@ -100,7 +100,7 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
 
     # The policy is built once per guard setting; its TargetRefused answers 422 (api/errors.py).
     policy_for(services.settings).check_url(monitor_in.url)
-    monitor = await services.storage.add_monitor(monitor_in.name, monitor_in.url, services.clock())
+    monitor = await services.monitors.add_monitor(monitor_in.name, monitor_in.url, services.clock())
     try:
         await services.cache.push(monitor.id)
     except CacheUnavailable as exc:
@@ -131,7 +131,7 @@ async def list_urls(
 ) -> MonitorPage:
     """Monitored (not deleted) URLs by id; `total` counts them all (those matching `q`, with it).
     The text is matched case-insensitively, `%` and `_` as themselves."""
-    monitors, total = await services.storage.list_monitors(limit, offset, q or None)
+    monitors, total = await services.monitors.list_monitors(limit, offset, q or None)
     return MonitorPage(
         items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
     )
@@ -144,13 +144,12 @@ async def list_urls(
     summary="One monitor, its recent checks and its counts",
 )
 async def get_url(services: ServicesDep, monitor_id: MonitorId) -> MonitorDetail:
-    storage = services.storage
-    monitor = await storage.get_monitor(monitor_id)
+    monitor = await services.monitors.get_monitor(monitor_id)
     now = services.clock()
     spans = (Span.HOUR, Span.WEEK, Span.MONTH)
     checks, counts = await asyncio.gather(
-        storage.recent_checks(monitor_id, RECENT_CHECKS),
-        storage.monitor_counts(monitor_id, [now - span.seconds for span in spans]),
+        services.checks.recent_checks(monitor_id, RECENT_CHECKS),
+        services.checks.monitor_counts(monitor_id, [now - span.seconds for span in spans]),
     )
     hour, week, month = (StatusCounts.of(c) for c in counts)
     return MonitorDetail(
@@ -168,5 +167,5 @@ async def get_url(services: ServicesDep, monitor_id: MonitorId) -> MonitorDetail
 )
 async def delete_url(services: ServicesDep, monitor_id: MonitorId) -> Response:
     """It is no longer probed nor listed; its checks stay until retention removes them."""
-    await services.storage.delete_monitor(monitor_id)
+    await services.monitors.delete_monitor(monitor_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -63,13 +63,13 @@ async def overview(
 ) -> OverviewPage:
     """Monitors by id. `uptime.day` and `strip` cover the 24 hourly buckets ending with the current
     hour, `uptime.month` the 720 hours ending with it; counts are exact to the check."""
-    storage = services.storage
-    monitors, total = await storage.list_monitors(limit, offset, q or None)
+    monitors, total = await services.monitors.list_monitors(limit, offset, q or None)
     ids = [m.id for m in monitors]
     # One extra bound in front: the first bucket is the month before the strip's 24 hours.
     strip = bucket_bounds(services.clock(), HOUR_S, STRIP_HOURS)
     bounds = [strip[-1] - MONTH_HOURS * HOUR_S, *strip]
-    last, buckets = await asyncio.gather(storage.last_checks(ids), storage.history(ids, bounds))
+    checks = services.checks
+    last, buckets = await asyncio.gather(checks.last_checks(ids), checks.history(ids, bounds))
     items = []
     for monitor in monitors:
         series = buckets[monitor.id]
@@ -100,13 +100,14 @@ async def history(
     ] = "day",
 ) -> History:
     """Buckets oldest first, the last holding now; exact to the check, from the hourly rollups."""
-    storage = services.storage
-    await storage.get_monitor(monitor_id)  # 404 for an unknown or deleted monitor
+    await services.monitors.get_monitor(monitor_id)  # 404 for an unknown or deleted monitor
     bucket_s, count = SPANS[span]
     bounds = bucket_bounds(services.clock(), bucket_s, count)
     series, failures = await asyncio.gather(
-        storage.history([monitor_id], bounds),
-        storage.recent_checks(monitor_id, RECENT_FAILURES, status=Status.FAIL, since=bounds[0]),
+        services.checks.history([monitor_id], bounds),
+        services.checks.recent_checks(
+            monitor_id, RECENT_FAILURES, status=Status.FAIL, since=bounds[0]
+        ),
     )
     return History(
         id=monitor_id,
