@@ -18,9 +18,11 @@ from ..metrics.compute import cycle_increments, publish_cycle
 from ..models import CycleOutcome, CycleRecord
 from ..stats import Stats
 from ..storage import Storage
-from .cycle import CycleReport, Stopping, run_cycle
+from .cycle import run_cycle
 from .maintenance import maintain
 from .prober import open_probe_sessions
+from .report import CycleReport
+from .stopping import Stopping
 
 log = logging.getLogger(__name__)
 
