@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from ..cache import URLQueue
 from ..config import Settings
@@ -74,98 +74,40 @@ async def run_cycle(
         storage, settings.WRITE_BATCH_SIZE, settings.WRITE_RETRY_SECONDS, stopping, grace
     )
     progress = Progress(len(planned), settings.CYCLE_INTERVAL, clock=clock, started=started)
-    host_slots = {p.host: asyncio.Semaphore(settings.PER_HOST_LIMIT) for p in planned if p.limited}
-    todo: Iterator[PlannedProbe] = iter(planned)
-    last_start = started
-    in_flight = 0
-
-    async def run_probe(item: PlannedProbe) -> Check:
-        nonlocal last_start, in_flight
-        last_start = clock()
-        in_flight += 1
-        try:
-            return await probe(
-                sessions.pick(keep_alive=item.keep_alive, warm=item.warm),
-                item.target,
-                timeout=settings.TIMEOUT,
-                max_body_bytes=settings.MAX_BODY_BYTES,
-                max_redirects=settings.MAX_REDIRECTS,
-                close_connection=item.warm and not item.keep_alive,
-            )
-        finally:
-            in_flight -= 1
-
-    async def worker(delay: float) -> None:
-        if delay > 0:
-            with contextlib.suppress(TimeoutError):  # the ramp-up ends early when stopping
-                await asyncio.wait_for(stopping.requested.wait(), delay)
-        for item in todo:
-            if stopping.is_set:
-                return
-            if item.limited:
-                async with host_slots[item.host]:
-                    if stopping.is_set:
-                        return
-                    check = await run_probe(item)
-            else:
-                check = await run_probe(item)
-            writer.add(check)  # not awaited: the writes never hold the probing up
-            progress.done_one()
-
-    abandoned = 0
-
-    async def abandon_after_grace(tasks: list[asyncio.Task[None]]) -> None:
-        nonlocal abandoned
-        await stopping.requested.wait()
-        log.warning(
-            "cycle stopping: no new probes; %d in flight get up to %g s (SHUTDOWN_GRACE_SECONDS)",
-            in_flight,
-            0.0 if stopping.now.is_set() else grace,
-        )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.now.wait(), grace)
-        abandoned = in_flight
-        for task in tasks:
-            task.cancel()  # a cancelled worker is not an error to its TaskGroup
-
-    workers = min(settings.CONCURRENCY, len(planned))
-    step = settings.RAMP_UP_SECONDS / workers if workers else 0.0  # seconds between worker starts
+    probing = _ProbeLoop(planned, sessions, settings, writer, progress, stopping, clock, started)
     writer.start()
-    watchdog: asyncio.Task[None] | None = None
     try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(worker(number * step)) for number in range(workers)]
-            watchdog = asyncio.create_task(abandon_after_grace(tasks))
+        await probing.run()
     except BaseException as error:
         writer.abort("the cycle ended on an error before they were written")
         if isinstance(error, ExceptionGroup):
             # Probes never raise and writes happen in the writer: this is a bug, shown as it is.
             raise error.exceptions[0] from None
         raise
-    finally:
-        if watchdog is not None:
-            watchdog.cancel()
     stop_by = stopping.deadline(grace)
     if stop_by is not None:
         # Stopping: the writes get what is left of the grace period, and at least a moment to
         # store the last batch on a healthy database.
         stop_by = max(stop_by, time.monotonic() + FLUSH_AT_STOP_S)
     await writer.close(until=stop_by)  # every batch stored, or counted lost with the reason
-    if abandoned:
-        log.warning("%d probes in flight abandoned after the grace period: no check", abandoned)
+    if probing.abandoned:
+        log.warning(
+            "%d probes in flight abandoned after the grace period: no check", probing.abandoned
+        )
+    probed = writer.success + writer.fail
     report = CycleReport(
         activated=activated,
-        probed=writer.success + writer.fail,
+        probed=probed,
         success=writer.success,
         fail=writer.fail,
         stored=writer.stored,
         duration_s=clock() - started,
-        last_start_s=last_start - started,
+        last_start_s=probing.last_start - started,
         planned=len(planned),
         lost=writer.lost,
         lost_why=writer.lost_why,
-        stopped=stopping.is_set and writer.success + writer.fail < len(planned),
-        abandoned=abandoned,
+        stopped=stopping.is_set and probed < len(planned),
+        abandoned=probing.abandoned,
         tally=writer.tally,
     )
     if report.lost:
@@ -173,3 +115,100 @@ async def run_cycle(
     else:
         log.info(report.line())
     return report
+
+
+class _ProbeLoop:
+    """The probing itself: workers pulling from the plan, each check handed to the writer, and a
+    watchdog that ends the probes still in flight when a stop's grace period is over."""
+
+    def __init__(
+        self,
+        planned: Sequence[PlannedProbe],
+        sessions: ProbeSessions,
+        settings: Settings,
+        writer: StoreWriter,
+        progress: Progress,
+        stopping: Stopping,
+        clock: Callable[[], float],
+        started: float,
+    ) -> None:
+        self._todo: Iterator[PlannedProbe] = iter(planned)  # shared: each item goes to one worker
+        self._workers = min(settings.CONCURRENCY, len(planned))
+        self._host_slots = {
+            p.host: asyncio.Semaphore(settings.PER_HOST_LIMIT) for p in planned if p.limited
+        }
+        self._sessions = sessions
+        self._settings = settings
+        self._writer = writer
+        self._progress = progress
+        self._stopping = stopping
+        self._clock = clock
+        self.last_start = started  # clock() at the start of the latest probe
+        self.in_flight = 0
+        self.abandoned = 0  # probes in flight when the grace period ended
+
+    async def run(self) -> None:
+        """Probe every planned URL, or until stopped; a worker's error is an ExceptionGroup."""
+        workers = self._workers
+        step = self._settings.RAMP_UP_SECONDS / workers if workers else 0.0  # s between starts
+        watchdog: asyncio.Task[None] | None = None
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self._worker(number * step)) for number in range(workers)
+                ]
+                watchdog = asyncio.create_task(self._abandon_after_grace(tasks))
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    async def _worker(self, delay: float) -> None:
+        stopping = self._stopping
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):  # the ramp-up ends early when stopping
+                await asyncio.wait_for(stopping.requested.wait(), delay)
+        # Looked up once per worker, not once per URL.
+        add, done_one, host_slots = self._writer.add, self._progress.done_one, self._host_slots
+        for item in self._todo:
+            if stopping.is_set:
+                return
+            if item.limited:
+                async with host_slots[item.host]:
+                    if stopping.is_set:
+                        return
+                    check = await self._probe(item)
+            else:
+                check = await self._probe(item)
+            add(check)  # not awaited: the writes never hold the probing up
+            done_one()
+
+    async def _probe(self, item: PlannedProbe) -> Check:
+        self.last_start = self._clock()
+        self.in_flight += 1
+        settings = self._settings
+        try:
+            return await probe(
+                self._sessions.pick(keep_alive=item.keep_alive, warm=item.warm),
+                item.target,
+                timeout=settings.TIMEOUT,
+                max_body_bytes=settings.MAX_BODY_BYTES,
+                max_redirects=settings.MAX_REDIRECTS,
+                close_connection=item.warm and not item.keep_alive,
+            )
+        finally:
+            self.in_flight -= 1
+
+    async def _abandon_after_grace(self, tasks: list[asyncio.Task[None]]) -> None:
+        stopping = self._stopping
+        grace = self._settings.SHUTDOWN_GRACE_SECONDS
+        await stopping.requested.wait()
+        log.warning(
+            "cycle stopping: no new probes; %d in flight get up to %g s (SHUTDOWN_GRACE_SECONDS)",
+            self.in_flight,
+            0.0 if stopping.now.is_set() else grace,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.now.wait(), grace)
+        self.abandoned = self.in_flight
+        for task in tasks:
+            task.cancel()  # a cancelled worker is not an error to its TaskGroup
