@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from service_monitor.compute.cycle import CycleReport, run_cycle
+from service_monitor.compute.cycle import run_cycle
 from service_monitor.compute.prober import open_probe_sessions
+from service_monitor.compute.report import CycleReport
 from service_monitor.compute.worker import Compute
 from service_monitor.config import Settings
 from service_monitor.models import Cause, CycleOutcome, Status

@@ -18,8 +18,9 @@ from typing import Any, cast
 import pytest
 
 from service_monitor.cache.redis import RedisCache
-from service_monitor.compute.cycle import CycleReport, run_cycle
+from service_monitor.compute.cycle import run_cycle
 from service_monitor.compute.prober import open_probe_sessions
+from service_monitor.compute.report import CycleReport
 from service_monitor.compute.worker import Compute
 from service_monitor.config import Settings
 from service_monitor.errors import StorageUnavailable

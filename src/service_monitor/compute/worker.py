@@ -9,7 +9,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..cache import SharedCounters, URLQueue
 from ..config import Settings
@@ -18,9 +18,12 @@ from ..metrics.compute import cycle_increments, publish_cycle
 from ..models import CycleOutcome, CycleRecord
 from ..stats import Stats
 from ..storage import Storage
-from .cycle import CycleReport, Stopping, run_cycle
+from .cycle import run_cycle
 from .maintenance import maintain
 from .prober import open_probe_sessions
+from .report import CycleReport
+from .sinks import SinkFactory
+from .stopping import Stopping
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,10 @@ RECORD_AT_STOP_S = 3.0
 
 class Compute:
     """Holds what a cycle is handed; each cycle opens its own probe sessions, so no connection
-    or DNS answer outlives the cycle that made it.
+    or DNS answer outlives the cycle that made it. A cycle (compute/cycle.py) takes in the queued
+    URLs, probes every active monitor once and hands each check to its sinks: the store, the
+    metrics tally, then one fresh sink from each of `sink_factories` (compute/sinks.py), made for
+    that cycle alone.
 
     `outcomes` counts this process's cycles by outcome (done, overran, skipped, failed, stopped);
     the store keeps the same record for every process (Storage.record_cycle), for metrics and
@@ -56,8 +62,10 @@ class Compute:
         clock: Callable[[], float] = time.time,
         stats: Stats | None = None,
         counters: SharedCounters | None = None,
+        sink_factories: Sequence[SinkFactory] = (),
     ) -> None:
         self.storage = storage
+        self.sink_factories = tuple(sink_factories)
         self.counters = counters
         self.stats = stats
         self.queue = queue
@@ -95,6 +103,7 @@ class Compute:
                         self.settings,
                         clock=self.clock,
                         stopping=self._stopping,
+                        sinks=[make() for make in self.sink_factories],
                     )
             except Unavailable:
                 await self._record(CycleRecord(started, self.clock(), CycleOutcome.FAILED))
