@@ -427,44 +427,45 @@ async def test_refused_port_is_a_connect_failure(
     assert check.latency_ms < TIMEOUT * 1000
 
 
-async def test_unknown_host_is_a_dns_failure(session: aiohttp.ClientSession) -> None:
-    check = await _probe(session, "http://does-not-exist.invalid/")
-
-    assert check.status is Status.FAIL
-    assert check.cause is Cause.DNS
-    assert check.http_status is None
-
-
-async def test_certificate_from_an_untrusted_ca_is_a_tls_failure(
-    session: aiohttp.ClientSession, untrusted_https_url: str
+# Each a failure with no HTTP status, for the cause named. A server hanging up without an answer is
+# not CONNECT: the connection was made and the server spoke, by hanging up (aiohttp's
+# ServerDisconnectedError).
+@pytest.mark.parametrize(
+    ("failing_url", "cause"),
+    [
+        ("unknown_host_url", Cause.DNS),
+        ("untrusted_https_url", Cause.TLS),
+        ("closing_url", Cause.INVALID_RESPONSE),
+        ("garbage_url", Cause.INVALID_RESPONSE),
+    ],
+    indirect=["failing_url"],
+    ids=[
+        "unknown_host_is_a_dns_failure",
+        "certificate_from_an_untrusted_ca_is_a_tls_failure",
+        "server_hanging_up_without_an_answer_is_an_invalid_response",
+        "bytes_that_are_not_http_are_an_invalid_response",
+    ],
+)
+async def test_a_failure_before_any_status_is_recorded_with_its_cause(
+    session: aiohttp.ClientSession, failing_url: str, cause: Cause
 ) -> None:
-    check = await _probe(session, untrusted_https_url)
+    check = await _probe(session, failing_url)
 
     assert check.status is Status.FAIL
-    assert check.cause is Cause.TLS
+    assert check.cause is cause
     assert check.http_status is None
 
 
-async def test_server_hanging_up_without_an_answer_is_an_invalid_response(
-    session: aiohttp.ClientSession, closing_url: str
-) -> None:
-    # The connection was made, so it is not CONNECT: the server spoke, by hanging up
-    # (aiohttp's ServerDisconnectedError).
-    check = await _probe(session, closing_url)
-
-    assert check.status is Status.FAIL
-    assert check.cause is Cause.INVALID_RESPONSE
-    assert check.http_status is None
+@pytest.fixture
+def unknown_host_url() -> str:
+    return "http://does-not-exist.invalid/"
 
 
-async def test_bytes_that_are_not_http_are_an_invalid_response(
-    session: aiohttp.ClientSession, garbage_url: str
-) -> None:
-    check = await _probe(session, garbage_url)
-
-    assert check.status is Status.FAIL
-    assert check.cause is Cause.INVALID_RESPONSE
-    assert check.http_status is None
+@pytest.fixture
+def failing_url(request: pytest.FixtureRequest) -> str:
+    """The URL of the fixture named by the test's parameter (set up before the test's loop runs)."""
+    url: str = request.getfixturevalue(request.param)
+    return url
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "ftp://example.com/", "not a url", ""])
