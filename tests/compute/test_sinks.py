@@ -13,6 +13,7 @@ from service_monitor.compute.sinks import CheckSink
 from service_monitor.compute.worker import Compute
 from service_monitor.models import Check
 from service_monitor.services import Services
+from tests.compute.test_worker import STUCK_ON_HUNG_PROBES
 from tests.targets import target_server
 
 
@@ -93,15 +94,7 @@ async def test_a_sink_closed_by_a_stop_is_given_the_stop_deadline(
     rows = [(f"hung{i}", f"{base_url}/hang?i={i}") for i in range(2)]
     await services.storage.import_monitors(rows, services.clock())
     made: list[RecordingSink] = []
-    compute = compute_with(
-        services,
-        made,
-        TIMEOUT=30.0,
-        CONCURRENCY=2,
-        RAMP_UP_SECONDS=0,
-        PER_HOST_LIMIT=0,
-        SHUTDOWN_GRACE_SECONDS=0.5,
-    )
+    compute = compute_with(services, made, **STUCK_ON_HUNG_PROBES)
     running = asyncio.create_task(compute.cycle())
     await asyncio.sleep(0.5)  # both probes hang
     await compute.stop()

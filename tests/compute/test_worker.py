@@ -25,6 +25,16 @@ async def base_url() -> AsyncIterator[str]:
         yield url
 
 
+# Two workers that stay stuck on hung probes (a 30 s timeout) until a stop's 0.5 s grace ends.
+STUCK_ON_HUNG_PROBES: dict[str, object] = {
+    "TIMEOUT": 30.0,
+    "CONCURRENCY": 2,
+    "RAMP_UP_SECONDS": 0,
+    "PER_HOST_LIMIT": 0,
+    "SHUTDOWN_GRACE_SECONDS": 0.5,
+}
+
+
 def compute_for(services: Services, stats: Stats | None = None, **overrides: object) -> Compute:
     settings = services.settings.model_copy(update={"TIMEOUT": 1.0, **overrides})
     return Compute(services.storage, services.cache, settings, clock=time.time, stats=stats)
@@ -132,14 +142,7 @@ async def test_a_stopped_cycle_starts_no_new_probe_abandons_the_hung_ones_and_is
     rows += [(f"later{i}", f"{base_url}/ok?later={i}") for i in range(20)]
     await services.storage.import_monitors(rows, services.clock())
     # 2 workers, in this order: the 3 quick probes, then both workers hang, with 20 URLs to go.
-    compute = compute_for(
-        services,
-        TIMEOUT=30.0,
-        CONCURRENCY=2,
-        RAMP_UP_SECONDS=0,
-        PER_HOST_LIMIT=0,
-        SHUTDOWN_GRACE_SECONDS=0.5,
-    )
+    compute = compute_for(services, None, **STUCK_ON_HUNG_PROBES)
     running = asyncio.create_task(compute.cycle())
     await asyncio.sleep(0.5)  # both workers are now stuck on the hung probes
     started = time.monotonic()
