@@ -8,7 +8,6 @@ process never loads FastAPI.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -94,5 +93,5 @@ async def open_store(settings: Settings) -> AsyncIterator[Storage]:
 async def wait_for_backends(settings: Settings) -> None:
     """Return once the database and the cache answer (raises StartupFailed after STARTUP_TIMEOUT),
     closing them again: `api --workers N` waits here once, before it starts its workers."""
-    async with open_services(settings, clock=time.time):
+    async with open_services(settings):
         pass
