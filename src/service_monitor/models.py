@@ -8,12 +8,16 @@ from dataclasses import dataclass
 
 from yarl import URL
 
+from .check_spec import DEFAULT_CHECK, CheckSpec
+
 MAX_URL_LENGTH = 2048  # characters, as the API documents
 MAX_NAME_LENGTH = 100  # characters
+MAX_DETAIL_LENGTH = 500  # characters of a check's failure detail the store keeps
 
 
 class Status(enum.StrEnum):
-    """Outcome of one probe: success means the final response had a status below 400."""
+    """Outcome of one probe: success means every assertion of the monitor's check held (with none,
+    the final response had a status below 400). A degraded check is a success (Check.degraded)."""
 
     SUCCESS = "success"
     FAIL = "fail"
@@ -30,6 +34,7 @@ class Cause(enum.StrEnum):
     TOO_MANY_REDIRECTS = "too_many_redirects"
     INVALID_RESPONSE = "invalid_response"
     BLOCKED = "blocked"  # refused by the SSRF guard (an internal address): no request was sent
+    ASSERTION = "assertion"  # answered, but one of the monitor's assertions did not hold
 
 
 class Span(enum.StrEnum):
@@ -66,6 +71,8 @@ class Monitor:
     url: str
     created_at: float  # seconds since the epoch, UTC
     state: MonitorState
+    check: CheckSpec = DEFAULT_CHECK  # the request sent and the assertions its answer must pass
+    owner: str | None = None  # the label `service-monitor apply` syncs by; None: not file-managed
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,7 @@ class Target:
 
     monitor_id: int
     url: str
+    check: CheckSpec = DEFAULT_CHECK  # monitors with the same spec share one object
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,13 @@ class Check:
     http_status: int | None
     latency_ms: int
     cause: Cause | None = None
+    # Why it failed, in one sentence naming the condition and what was seen ("status 503 is not
+    # one of 200-299", "connect: connection refused"); every failure has one, a success none.
+    detail: str | None = None
+    degraded: bool = False  # a success slower than the monitor's degraded_after_ms
+    # When the server's TLS certificate expires, seconds since the epoch, UTC: recorded on every
+    # https answer whether or not an assertion asks; None for http or when no handshake was made.
+    tls_expires_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +114,7 @@ class TopEntry:
 class Counts:
     success: int
     fail: int
+    degraded: int = 0  # of the successes, those flagged degraded (only a monitor's counts fill it)
 
 
 @dataclass(frozen=True, slots=True)
