@@ -22,6 +22,9 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     ("remote", ("api", "compute", "storage", "cache", "stats", "services", "assembly")),
     ("client", ("api", "compute", "storage", "cache", "stats", "services", "assembly")),
     ("models", ("api", "compute", "storage", "cache", "metrics", "stats", "services")),
+    # What a monitor asks of a check is vocabulary too: the API validates it, the store keeps it,
+    # the compute runs it; it reaches none of them.
+    ("check_spec", ("api", "compute", "storage", "cache", "metrics", "stats", "services", "models")),
     ("config", ("api", "compute", "storage", "cache", "metrics", "stats", "services")),
 ]
 
