@@ -417,9 +417,9 @@
       $("add-advanced").open = false;
       loadTable();
     } catch (error) {
-      formFailed(message, form, error, (loc) => {
+      formFailed(message, form, error, (loc, why) => {
         if (fields[loc[0]] && loc.length === 1) return [fields[loc[0]], loc[0]];
-        const found = editor.locate(loc);
+        const found = editor.locate(loc, why);
         if (found && !$("add-advanced").open) $("add-advanced").open = true;
         return found;
       });
@@ -748,7 +748,7 @@
         this.fill({});
       },
       // The input an error's loc (after "body") points at, and a name for it a user reads.
-      locate(loc) {
+      locate(loc, message = "") {
         const [top, second, third, fourth] = loc;
         const simple = {
           "request.method": [method, "Method"],
@@ -769,7 +769,8 @@
           const row = assertionList.children[second];
           if (!row) return simple.assertions;
           // A discriminated union's loc names the type before the field: [i, "json", "path"].
-          const field = third === row.dataset.type ? fourth : third;
+          let field = third === row.dataset.type ? fourth : third;
+          if (field === undefined) field = rowField(row.dataset.type, message);
           const node = field !== undefined ? row.querySelector(`[data-field="${field}"]`) : null;
           const what = `Assertion ${second + 1} (${ASSERTION_TYPES[row.dataset.type]})`;
           if (node) return [node, `${what}, ${node.labels[0].textContent.split(" (")[0].toLowerCase()}`];
@@ -781,6 +782,14 @@
     };
   }
 
+  // The input an error about a whole assertion is about: a regex that does not compile is its
+  // value's fault, a JSON path that does not parse its path's.
+  function rowField(type, message) {
+    if (type === "body") return "value";
+    if (type === "json") return /JSON path/.test(message) ? "path" : "value";
+    return undefined;
+  }
+
   // Mark the fields a 422 names and write each one's reason under it; gives the lines for the
   // form's message ("Field: why"), a line per error.
   function showFieldErrors(form, errors, locate) {
@@ -788,7 +797,7 @@
     const lines = [];
     for (const item of errors || []) {
       const loc = Array.isArray(item.loc) ? item.loc.slice(item.loc[0] === "body" ? 1 : 0) : [];
-      const found = loc.length ? locate(loc) : null;
+      const found = loc.length ? locate(loc, String(item.msg)) : null;
       if (!found) {
         lines.push(loc.length ? `${loc.join(".")}: ${item.msg}` : item.msg);
         continue;
@@ -1138,9 +1147,9 @@
       setMessage($("detail-message"), "ok", [changed.length ? `Saved: ${changed.join(", ")} changed.` : "Nothing changed."]);
       await loadDetail(true);
     } catch (error) {
-      formFailed(message, form, error, (loc) => {
+      formFailed(message, form, error, (loc, why) => {
         if (fields[loc[0]] && loc.length === 1) return [fields[loc[0]], loc[0]];
-        return editors.edit.locate(loc);
+        return editors.edit.locate(loc, why);
       });
     } finally {
       button.disabled = false;
