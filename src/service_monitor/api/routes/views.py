@@ -20,11 +20,12 @@ from ..schemas import (
     CheckOut,
     History,
     HistoryBucket,
-    MonitorOut,
     OverviewItem,
     OverviewPage,
     StripBucket,
     Uptime,
+    monitor_fields,
+    tls_days_left,
 )
 
 reads = APIRouter(tags=["dashboard"])
@@ -62,11 +63,13 @@ async def overview(
     q: SearchParam = None,
 ) -> OverviewPage:
     """Monitors by id. `uptime.day` and `strip` cover the 24 hourly buckets ending with the current
-    hour, `uptime.month` the 720 hours ending with it; counts are exact to the check."""
+    hour, `uptime.month` the 720 hours ending with it; counts are exact to the check.
+    `tls_days_left` is from the last check; secret header values are shown as "<redacted>"."""
     monitors, total = await services.monitors.list_monitors(limit, offset, q or None)
     ids = [m.id for m in monitors]
     # One extra bound in front: the first bucket is the month before the strip's 24 hours.
-    strip = bucket_bounds(services.clock(), HOUR_S, STRIP_HOURS)
+    now = services.clock()
+    strip = bucket_bounds(now, HOUR_S, STRIP_HOURS)
     bounds = [strip[-1] - MONTH_HOURS * HOUR_S, *strip]
     checks = services.checks
     last, buckets = await asyncio.gather(checks.last_checks(ids), checks.history(ids, bounds))
@@ -77,10 +80,11 @@ async def overview(
         check = last.get(monitor.id)
         items.append(
             OverviewItem(
-                **MonitorOut.of(monitor).model_dump(),
+                **monitor_fields(monitor),
                 last_check=CheckOut.of(check) if check else None,
                 uptime=Uptime.of(day, day + series[0]),
                 strip=[StripBucket.of(t, b) for t, b in zip(strip, series[1:], strict=False)],
+                tls_days_left=tls_days_left([check] if check else [], now),
             )
         )
     return OverviewPage(items=items, total=total, limit=limit, offset=offset, q=q)
