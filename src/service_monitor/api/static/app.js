@@ -888,7 +888,7 @@
       "Degraded",
       m.degraded_after_ms ? `a passing answer slower than ${fmt(m.degraded_after_ms)} ms is flagged degraded` : "not set"
     );
-    if (m.owner) add("Owner", `${m.owner} (managed by a monitors file: \`apply\` may undo edits made here)`);
+    if (m.owner) add("Owner", `${m.owner} (managed by a monitors file: the next “service-monitor apply” of it undoes edits made here)`);
     view.replaceChildren(
       ...rows.flatMap(([term, values]) => {
         const dd = el("dd");
