@@ -134,8 +134,10 @@ class MonitorPatch(BaseModel):
         None, min_length=1, max_length=MAX_URL_LENGTH, description="absolute http(s) URL"
     )
     request: RequestSpec = Field(None, description=_REQUEST_DOC)  # type: ignore[assignment]
-    assertions: list[Assertion] = Field(  # type: ignore[assignment]
-        None, max_length=MAX_ASSERTIONS, description=_ASSERTIONS_DOC
+    assertions: list[Assertion] = Field(
+        None,  # type: ignore[arg-type]
+        max_length=MAX_ASSERTIONS,
+        description=_ASSERTIONS_DOC,
     )
     degraded_after_ms: int | None = Field(None, ge=1, le=MAX_LATENCY_MS, description=_DEGRADED_DOC)
     owner: str | None = Field(

@@ -1,7 +1,8 @@
 """The `stats` and `urls` commands, registered on the `service-monitor` parser: they talk to the HTTP API, never to the store, so they work against a remote deployment.
 
 `service-monitor stats` prints the 30-day summary and the top-10 lists as tables (or JSON);
-`service-monitor urls list|add|remove|import` manages monitors. Both reach the API at `--api-url`
+`service-monitor urls list|add|show|edit|remove|import` manages monitors, and
+`service-monitor apply FILE.yaml` syncs the monitors a file lists. Both reach the API at `--api-url`
 (default: $SERVICE_MONITOR_API_URL, else http://127.0.0.1:8000) with the key of `--api-key` (default:
 $SERVICE_MONITOR_API_KEY, which keeps the key out of the shell history and the process list).
 
@@ -10,7 +11,8 @@ database that is down); 2 a usage error, an unreadable file, an API that cannot 
 refused the key. Errors are one line each, never a traceback, and never show the key.
 
 Modules: session.py (connection options, errors, exit codes, running a command), output.py
-(tables and safe text), stats.py, urls.py (list, add, remove) and importing.py (urls import).
+(tables and safe text), stats.py, urls.py (list, add, show, edit, remove), importing.py (urls
+import) and apply.py (apply).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..arguments import positive_seconds
+from .apply import _apply
 from .importing import _urls_import, read_rows
 from .session import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, DEFAULT_CONCURRENCY, UsageError
 from .stats import SPANS, _stats
@@ -85,6 +88,29 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--no-cache", action="store_true", help="ask the database, not the API's cache"
     )
     stats.set_defaults(run=_stats)
+
+    apply = commands.add_parser(
+        "apply",
+        parents=[connection],
+        help="make the API's monitors of one owner what a YAML file says",
+        description="Sync the monitors of FILE's owner through the API: add those the file"
+        " lists and the API lacks, change those that differ, and with --prune delete those the"
+        " file no longer lists. Monitors are matched by name; applying the same file twice"
+        " changes nothing. ${NAME} in a header value is the environment variable NAME (the"
+        " header is then secret). Errors are FILE:LINE: reason. Exit code 0 when everything"
+        " was applied, 1 when the file or the API refused an entry, 2 when the file cannot be"
+        " read or the API reached. See data/monitors.example.yaml.",
+    )
+    apply.add_argument("file", type=Path, metavar="FILE")
+    apply.add_argument(
+        "--dry-run", action="store_true", help="print what would change; change nothing"
+    )
+    apply.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete the owner's monitors the file no longer lists",
+    )
+    apply.set_defaults(run=_apply)
 
     urls = commands.add_parser(
         "urls",
