@@ -26,7 +26,15 @@ from .apply import _apply
 from .importing import _urls_import, read_rows
 from .session import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, DEFAULT_CONCURRENCY, UsageError
 from .stats import SPANS, _stats
-from .urls import MAX_PAGE, _urls_add, _urls_list, _urls_remove
+from .urls import (
+    MAX_PAGE,
+    _urls_add,
+    _urls_edit,
+    _urls_list,
+    _urls_remove,
+    _urls_show,
+    add_check_options,
+)
 
 __all__ = ["UsageError", "add_commands", "read_rows"]
 
@@ -121,6 +129,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     listing = actions.add_parser("list", parents=[connection], help="list the monitored URLs")
     listing.add_argument("--search", metavar="TEXT", help="only URLs whose name or URL contain it")
+    listing.add_argument("--owner", metavar="LABEL", help="only the monitors with this owner")
     listing.add_argument(
         "--limit",
         type=_bounded_int(1, MAX_PAGE),
@@ -131,10 +140,48 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     listing.set_defaults(run=_urls_list)
 
-    add = actions.add_parser("add", parents=[connection], help="monitor a URL")
+    add = actions.add_parser(
+        "add",
+        parents=[connection],
+        help="monitor a URL",
+        description="Monitor URL as NAME; without check options, one GET every cycle, success"
+        " when the final status is below 400.",
+    )
     add.add_argument("name")
     add.add_argument("url")
+    add_check_options(add)
     add.set_defaults(run=_urls_add)
+
+    show = actions.add_parser(
+        "show",
+        parents=[connection],
+        help="one monitor: its check (secrets redacted), counts and newest checks",
+    )
+    show.add_argument("id", type=_bounded_int(1, 2**31 - 1), metavar="ID")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(run=_urls_show)
+
+    edit = actions.add_parser(
+        "edit",
+        parents=[connection],
+        help="change a monitor's name, URL, check or owner",
+        description="Change what the options say and keep the rest. Request options change the"
+        " monitor's request (secret header values are kept); --assert replaces the assertions.",
+    )
+    edit.add_argument("id", type=_bounded_int(1, 2**31 - 1), metavar="ID")
+    edit.add_argument("--name")
+    edit.add_argument("--url")
+    add_check_options(edit)
+    edit.add_argument(
+        "--remove-header", action="append", metavar="NAME", help="stop sending this header"
+    )
+    edit.add_argument("--clear-assertions", action="store_true", help="no assertions left")
+    edit.add_argument("--no-degraded", action="store_true", help="never flag degraded")
+    edit.add_argument("--no-owner", action="store_true", help="remove the owner label")
+    edit.add_argument(
+        "--dry-run", action="store_true", help="print what would change; change nothing"
+    )
+    edit.set_defaults(run=_urls_edit)
 
     remove = actions.add_parser("remove", parents=[connection], help="stop monitoring URLs by id")
     remove.add_argument("ids", nargs="+", type=_bounded_int(1, 2**31 - 1), metavar="ID")
