@@ -197,7 +197,7 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--body", help="the request body, sent as UTF-8 (not with HEAD)")
     group.add_argument("--content-type", help="the body's Content-Type")
     group.add_argument(
-        "--timeout",
+        "--check-timeout",
         dest="check_timeout",
         type=float,
         metavar="SECONDS",
