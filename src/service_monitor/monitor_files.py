@@ -101,10 +101,13 @@ class FileProblem(ValueError):
     """The file cannot be used as a whole; the message is `FILE:LINE: reason`."""
 
 
-def _located(node: yaml.Node, at: Loc, lines: dict[Loc, int], path: Path) -> None:
-    """Record the line (1-based) of every value under `node`, by its place; refuse a mapping
-    that gives a key twice (YAML would keep the last silently)."""
-    lines[at] = node.start_mark.line + 1
+def _located(
+    node: yaml.Node, at: Loc, lines: dict[Loc, int], path: Path, line: int | None = None
+) -> None:
+    """Record the line (1-based) of every value under `node`, by its place: a mapping's value by
+    its key's line (a block list starts on the line after its key); refuse a mapping that gives a
+    key twice (YAML would keep the last silently)."""
+    lines[at] = line or node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -115,7 +118,7 @@ def _located(node: yaml.Node, at: Loc, lines: dict[Loc, int], path: Path) -> Non
                     f"{path}:{line}: {key!r} is given twice (first on line {seen[key]})"
                 )
             seen[key] = line
-            _located(value_node, (*at, str(key)), lines, path)
+            _located(value_node, (*at, str(key)), lines, path, line)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _located(item, (*at, index), lines, path)
@@ -182,7 +185,9 @@ def read_monitors_yaml(path: Path, environ: Mapping[str, str] | None = None) -> 
         validate_owner(owner)
     except ValueError as exc:
         raise FileProblem(f"{path}:{owner_line}: owner: {exc}") from None
-    entries = data.get("monitors") or []
+    entries = data.get("monitors")
+    if entries is None:  # `monitors:` left empty: the file lists none (--prune deletes them all)
+        entries = []
     if not isinstance(entries, list):
         raise FileProblem(
             f"{path}:{lines.get(('monitors',), 1)}: monitors: expected a list of monitors"
