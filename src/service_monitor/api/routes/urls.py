@@ -35,6 +35,7 @@ from ..schemas import (
     SummaryItem,
     TopItem,
     WindowCounts,
+    as_response,
     monitor_fields,
     tls_days_left,
 )
@@ -191,7 +192,7 @@ async def edit_url(
     monitor_id: MonitorId,
     patch: MonitorPatch,
     dry_run: DryRunParam = False,
-) -> MonitorChange:
+) -> Response:
     """Changes the fields sent; the others keep their value. `request` and `assertions` are
     replaced whole. A secret header's value sent back as `"<redacted>"` (as GET shows it) keeps
     the stored value, unless the URL moves to another origin (scheme, host, port): then the
@@ -256,7 +257,7 @@ async def edit_url(
             clear_owner="owner" in changed and owner is None,
         )
         log.info("monitor %d changed: %s", monitor_id, ", ".join(changed))
-    return MonitorChange(**monitor_fields(monitor), changed=changed)
+    return as_response(MonitorChange(**monitor_fields(monitor), changed=changed))
 
 
 @reads.get(
@@ -272,13 +273,15 @@ async def list_urls(
     offset: OffsetParam = 0,
     q: SearchParam = None,
     owner: OwnerParam = None,
-) -> MonitorPage:
+) -> Response:
     """Monitored (not deleted) URLs by id; `total` counts them all (those matching `q` and
     `owner`, with them). The text is matched case-insensitively, `%` and `_` as themselves; the
     owner exactly. Secret header values are shown as "<redacted>"."""
     monitors, total = await services.monitors.list_monitors(limit, offset, q or None, owner=owner)
-    return MonitorPage(
-        items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
+    return as_response(
+        MonitorPage(
+            items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
+        )
     )
 
 
@@ -288,7 +291,7 @@ async def list_urls(
     responses={**NOT_FOUND, **INVALID, **UNAVAILABLE},
     summary="One monitor, its recent checks and its counts",
 )
-async def get_url(services: ServicesDep, monitor_id: MonitorId) -> MonitorDetail:
+async def get_url(services: ServicesDep, monitor_id: MonitorId) -> Response:
     """The monitor (secret header values shown as "<redacted>"), its 20 newest checks, its
     counts (of the successes, `degraded`) and the days left on its TLS certificate."""
     monitor = await services.monitors.get_monitor(monitor_id)
@@ -299,12 +302,13 @@ async def get_url(services: ServicesDep, monitor_id: MonitorId) -> MonitorDetail
         services.checks.monitor_counts(monitor_id, [now - span.seconds for span in spans]),
     )
     hour, week, month = (StatusCounts.of(c) for c in counts)
-    return MonitorDetail(
+    detail = MonitorDetail(
         **monitor_fields(monitor),
         checks=[CheckOut.of(c) for c in checks],
         counts=WindowCounts(hour=hour, week=week, month=month),
         tls_days_left=tls_days_left(checks, now),
     )
+    return as_response(detail)
 
 
 @writes.delete(
