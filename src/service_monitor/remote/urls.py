@@ -47,6 +47,8 @@ async def _list(api: ApiClient, args: argparse.Namespace) -> int:
         return 0
     _print_monitors(items)
     matching = f" matching {args.search!r}" if args.search is not None else ""
+    if owner is not None:
+        matching += f" owned by {owner!r}"
     if args.all:
         print(f"{len(items):,} monitors{matching}")
     elif items:
@@ -84,9 +86,10 @@ def _print_monitors(monitors: list[Monitor]) -> None:
     table.add_column("url", overflow="fold")
     table.add_column("state", no_wrap=True)
     table.add_column("created (UTC)")
+    table.add_column("check", overflow="fold")
     for m in monitors:
         created = m.created_at.replace("T", " ")[:19]
-        table.add_row(str(m.id), _cell(m.name), _cell(m.url), m.state, created)
+        table.add_row(str(m.id), _cell(m.name), _cell(m.url), m.state, created, _check_summary(m))
     _console().print(table)
 
 
@@ -297,6 +300,21 @@ def spec_problems(exc: ValidationError) -> str:
         where = ".".join(str(part) for part in loc) or "check"
         parts.append(f"{where}: {str(error['msg']).removeprefix('Value error, ')}")
     return "; ".join(parts)
+
+
+def _check_summary(monitor: Monitor) -> str:
+    """The check in a few words: "default" (a GET, success below 400), or its method, how many
+    assertions, its degraded limit, and the owner."""
+    check = monitor.check
+    parts = ["default"] if check.is_default else [check.request.method]
+    if check.assertions:
+        count = len(check.assertions)
+        parts.append(f"{count} assertion{'s' if count > 1 else ''}")
+    if check.degraded_after_ms is not None:
+        parts.append(f"degraded > {check.degraded_after_ms} ms")
+    if monitor.owner is not None:
+        parts.append(f"owner {_printable(monitor.owner)}")
+    return ", ".join(parts)
 
 
 def _urls_add(args: argparse.Namespace) -> int:
