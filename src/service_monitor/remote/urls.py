@@ -306,7 +306,7 @@ def _check_summary(monitor: Monitor) -> str:
     """The check in a few words: "default" (a GET, success below 400), or its method, how many
     assertions, its degraded limit, and the owner."""
     check = monitor.check
-    parts = ["default"] if check.is_default else [check.request.method]
+    parts: list[str] = ["default"] if check.is_default else [check.request.method]
     if check.assertions:
         count = len(check.assertions)
         parts.append(f"{count} assertion{'s' if count > 1 else ''}")
