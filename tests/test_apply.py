@@ -202,15 +202,21 @@ async def test_the_apis_refusals_are_reported_by_file_line_with_its_reason(
             url: https://taken.example/
           - name: fine
             url: https://fine.example/
+          - name: fine again
+            url: https://FINE.example/
         """,
     )
     outcome = await sync(api, path)
+    [fine] = (await api.list_urls(owner="team-a")).items
+    assert fine.name == "fine"  # the first entry made it; the second may not take it over
     assert outcome.errors == [
         f"{path}:6: request.timeout_s: 60 s is over TIMEOUT, the most a check may take here (10 s)",
         f"{path}:7: the API answered 409: url 'https://taken.example/' is already monitored as"
         " monitor 1",
+        f"{path}:11: the API answered 409: url 'https://FINE.example/' is already monitored as"
+        f" monitor {fine.id}",
     ]
-    assert (outcome.created, outcome.failed) == (1, 2)
+    assert (outcome.created, outcome.failed) == (1, 3)
 
 
 def problems(path: Path, **environ: str) -> list[str]:

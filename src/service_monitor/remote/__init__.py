@@ -118,6 +118,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="delete the owner's monitors the file no longer lists",
     )
+    apply.add_argument(
+        "--concurrency",
+        type=_bounded_int(1, 256),
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"requests in flight at once, 1 to 256 (default: {DEFAULT_CONCURRENCY})",
+    )
     apply.set_defaults(run=_apply)
 
     urls = commands.add_parser(

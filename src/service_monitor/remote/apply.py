@@ -17,6 +17,7 @@ the reason is about, the reason the API's own words.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from ..check_spec import CheckSpec, SpecLimitError
 from ..models import validate_name, validate_url
 from ..monitor_files import FileMonitor, FileProblem, MonitorsFile, read_monitors_yaml
 from .output import _printable
-from .session import _fail, _run
+from .session import DEFAULT_CONCURRENCY, _fail, _run
 
 if TYPE_CHECKING:
     from ..client import ApiClient, ApiError, Monitor
@@ -148,10 +149,21 @@ def _say(text: str) -> None:
 
 
 async def apply_file(
-    api: ApiClient, source: MonitorsFile, *, dry_run: bool, prune: bool
+    api: ApiClient,
+    source: MonitorsFile,
+    *,
+    dry_run: bool,
+    prune: bool,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> Outcome:
-    """Sync the API's monitors of `source.owner` with the file; what was done, and the errors."""
-    from ..client import ApiError
+    """Sync the API's monitors of `source.owner` with the file; what was done, and the errors.
+
+    Three steps: every entry is added or changed, `concurrency` requests at a time; then the adds
+    the API refused as duplicates (409) are resolved one by one, knowing every monitor the first
+    step made (so two entries never take over the same monitor); then the owner's monitors no
+    longer listed are pruned or named. What each entry did is printed in file order.
+    """
+    from ..client import ApiError, ApiUnreachable
 
     outcome = Outcome()
     owner = source.owner
@@ -161,44 +173,82 @@ async def apply_file(
         by_name.setdefault(existing.name, existing)  # the oldest, if a name was given twice
     listed = {m.name for m in source.monitors}
     claimed = {by_name[name].id for name in listed if name in by_name}
+    said: list[str | None] = [None] * len(source.monitors)
+    errors: list[tuple[int, str]] = []
+    conflicts: list[tuple[int, ApiError]] = []
+    fatal: list[BaseException] = []
 
-    for monitor in source.monitors:
-        body = _body(monitor, owner)
+    def refused(index: int, exc: ApiError) -> None:
+        if exc.key_refused or exc.status >= 500:
+            fatal.append(exc)
+            return
+        outcome.failed += 1
+        errors.append((index, _where(source, source.monitors[index], exc)))
+
+    async def sync_one(index: int) -> None:
+        body = _body(source.monitors[index], owner)
         name = body["name"]
         current = by_name.get(name)
-        try:
-            if current is not None:
-                change = await api.update_url(current.id, dry_run=dry_run, **_patch(body))
-                if change.changed:
-                    outcome.updated += 1
-                    verb = "would update" if dry_run else "updated"
-                    _say(f"{verb} {name} (monitor {current.id}): {', '.join(change.changed)}")
-                else:
-                    outcome.unchanged += 1
-                continue
-            if dry_run:
-                outcome.created += 1
-                _say(f"would create {name}: {body['url']}")
-                continue
-            try:
-                created = await api.add_url(name, body["url"], check=_check(body), owner=owner)
-            except ApiError as exc:
-                if exc.status != 409 or exc.existing_id is None:
-                    raise
-                taken = await _take_over(api, exc, body, owner, claimed)
-                if taken is None:
-                    raise
-                claimed.add(taken.id)
-                outcome.adopted += 1
-                _say(f"took over monitor {taken.id} as {name}: {body['url']}")
-                continue
+        if current is not None:
+            change = await api.update_url(current.id, dry_run=dry_run, **_patch(body))
+            if change.changed:
+                outcome.updated += 1
+                verb = "would update" if dry_run else "updated"
+                said[index] = f"{verb} {name} (monitor {current.id}): {', '.join(change.changed)}"
+            else:
+                outcome.unchanged += 1
+            return
+        if dry_run:
             outcome.created += 1
-            _say(f"created {name} (monitor {created.id}): {created.url}")
+            said[index] = f"would create {name}: {body['url']}"
+            return
+        try:
+            created = await api.add_url(name, body["url"], check=_check(body), owner=owner)
         except ApiError as exc:
-            if exc.key_refused or exc.status >= 500:
+            if exc.status != 409 or exc.existing_id is None:
                 raise
-            outcome.failed += 1
-            outcome.errors.append(_where(source, monitor, exc))
+            conflicts.append((index, exc))
+            return
+        claimed.add(created.id)
+        outcome.created += 1
+        said[index] = f"created {name} (monitor {created.id}): {created.url}"
+
+    pending = iter(range(len(source.monitors)))
+
+    async def worker() -> None:
+        for index in pending:  # one iterator shared by the workers: each entry is sent once
+            if fatal:
+                return
+            try:
+                await sync_one(index)
+            except ApiError as exc:
+                refused(index, exc)
+            except ApiUnreachable as exc:
+                fatal.append(exc)
+
+    workers = min(concurrency, len(source.monitors)) or 1
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    for index, conflict in sorted(conflicts, key=lambda pair: pair[0]):
+        if fatal:
+            break
+        body = _body(source.monitors[index], owner)
+        try:
+            taken = await _take_over(api, conflict, body, owner, claimed)
+        except ApiError as exc:
+            refused(index, exc)
+            continue
+        if taken is None:
+            refused(index, conflict)
+            continue
+        claimed.add(taken.id)
+        outcome.adopted += 1
+        said[index] = f"took over monitor {taken.id} as {body['name']}: {body['url']}"
+    for text in said:
+        if text:
+            _say(text)
+    outcome.errors = [text for _, text in sorted(errors)]
+    if fatal:
+        raise fatal[0]
 
     for existing in owned:
         if existing.id in claimed:
@@ -266,7 +316,9 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 async def _sync(api: ApiClient, source: MonitorsFile, args: argparse.Namespace) -> int:
-    outcome = await apply_file(api, source, dry_run=args.dry_run, prune=args.prune)
+    outcome = await apply_file(
+        api, source, dry_run=args.dry_run, prune=args.prune, concurrency=args.concurrency
+    )
     for error in outcome.errors:
         print(_printable(error), file=sys.stderr)
     print(outcome.line(args.dry_run))
