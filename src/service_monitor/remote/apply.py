@@ -60,13 +60,11 @@ class Outcome:
         )
 
 
-def _pydantic_problems(
-    monitor: FileMonitor, exc: ValidationError, prefix: tuple[str | int, ...] = ()
-) -> list[tuple[int, str]]:
+def _pydantic_problems(monitor: FileMonitor, exc: ValidationError) -> list[tuple[int, str]]:
     """Each error as (line, "field: reason"), worded as the API words its 422s."""
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
-        loc = (*prefix, *error["loc"])
+        loc = tuple(error["loc"])
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, SpecLimitError):
             loc = (*loc, *cause.loc)
