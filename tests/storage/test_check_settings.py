@@ -262,3 +262,13 @@ async def test_monitor_counts_count_degraded_successes_per_window(storage: Stora
         Counts(success=0, fail=0, degraded=0),
     ]
     assert await storage.monitor_counts(monitor.id, []) == []
+
+
+async def test_a_detail_quoting_undecodable_bytes_is_stored_not_refused(storage: Storage) -> None:
+    # aiohttp decodes header bytes with surrogateescape: a server's invalid UTF-8 comes back as
+    # lone surrogates, which no driver encodes; the batch must be stored all the same.
+    monitor = await storage.add_monitor("a", "http://a.com", NOW)
+    detail = "header X-State is 'caf\udce9', expected 'ok'"
+    await storage.add_checks([Check(monitor.id, NOW, Status.FAIL, 200, 1, Cause.ASSERTION, detail)])
+    (stored,) = await storage.recent_checks(monitor.id, 1)
+    assert stored.detail == "header X-State is 'caf?', expected 'ok'"

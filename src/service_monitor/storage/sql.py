@@ -114,10 +114,17 @@ def _check(row: Row) -> Check:
     )
 
 
-def _cut_detail(detail: str | None) -> str | None:
-    if detail is None or len(detail) <= MAX_DETAIL_LENGTH:
-        return detail
-    return detail[: MAX_DETAIL_LENGTH - len(_CUT)] + _CUT
+def _storable_detail(detail: str) -> str:
+    """The detail as the store can keep it: at most MAX_DETAIL_LENGTH characters (code points, as
+    MySQL's utf8mb4 VARCHAR counts them; strict mode refuses a longer one), and encodable as UTF-8.
+    A detail quotes what a server sent, and text decoded with surrogateescape (aiohttp's headers)
+    or a JSON "\\ud800" holds lone surrogates, which neither driver can encode: one such check
+    would fail its whole batch, so each becomes '?'."""
+    if len(detail) > MAX_DETAIL_LENGTH:
+        detail = detail[: MAX_DETAIL_LENGTH - len(_CUT)] + _CUT
+    if not detail.isascii():
+        detail = detail.encode("utf-8", "replace").decode("utf-8")
+    return detail
 
 
 def _cycle(row: Row) -> CycleRecord:
@@ -378,7 +385,7 @@ class SQLStorage(Storage, Statements, abc.ABC):
                 c.latency_ms,
                 c.cause.value if c.cause else None,
                 1 if c.degraded else 0,
-                c.detail if c.detail is None else _cut_detail(c.detail),
+                c.detail if c.detail is None else _storable_detail(c.detail),
                 None if c.tls_expires_at is None else to_ms(c.tls_expires_at),
             )
             for c in checks
