@@ -3,6 +3,8 @@ their check and owner, and checks their detail, degraded flag and TLS expiry."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from service_monitor.check_spec import (
@@ -189,6 +191,12 @@ async def test_targets_carry_the_check_and_share_one_object_per_distinct_check(
     )
     assert targets[0].check is targets[3].check is DEFAULT_CHECK
     assert targets[1].check is targets[2].check
+    # The next cycle gets the same objects (the compute's compiled checks are found by them),
+    # and a changed check a new one.
+    await storage.update_monitor(ids[2], check=WITH_SECRET)
+    again = await storage.targets()
+    assert again[1].check is targets[1].check
+    assert again[2].check == WITH_SECRET
 
 
 async def test_a_check_this_version_cannot_read_leaves_only_its_monitor_out(
@@ -272,3 +280,22 @@ async def test_a_detail_quoting_undecodable_bytes_is_stored_not_refused(storage:
     await storage.add_checks([Check(monitor.id, NOW, Status.FAIL, 200, 1, Cause.ASSERTION, detail)])
     (stored,) = await storage.recent_checks(monitor.id, 1)
     assert stored.detail == "header X-State is 'caf?', expected 'ok'"
+
+
+async def test_two_updates_racing_onto_one_url_and_check_leave_one_monitor_holding_it(
+    storage: Storage,
+) -> None:
+    first = await storage.add_monitor("first", "http://a.com", NOW)
+    second = await storage.add_monitor("second", "http://b.com", NOW)
+    outcomes = await asyncio.gather(
+        storage.update_monitor(first.id, url="http://c.com", check=HEAD),
+        storage.update_monitor(second.id, url="http://C.com/", check=HEAD),
+        return_exceptions=True,
+    )
+    moved = [o for o in outcomes if isinstance(o, Monitor)]
+    refused = [o for o in outcomes if isinstance(o, DuplicateURL)]
+    assert (len(moved), len(refused)) == (1, 1), outcomes
+    assert refused[0].existing_id == moved[0].id
+    # The refused one kept its URL and check: nothing of it was written.
+    stayed = first if moved[0].id == second.id else second
+    assert await storage.get_monitor(stayed.id) == stayed

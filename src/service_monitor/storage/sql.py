@@ -13,7 +13,8 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from ..check_spec import DEFAULT_CHECK, CheckSpec, ValidationError, monitor_key
@@ -63,17 +64,26 @@ _LIKE_SPECIAL = re.compile(r"[!%_]")
 
 class _Specs:
     """Parses each distinct stored spec text once: monitors with the same check then share one
-    CheckSpec object, so a list of 100,000 holds one per distinct check, not one each."""
+    CheckSpec object, so a list of 100,000 holds one per distinct check, not one each.
 
-    def __init__(self) -> None:
-        self._parsed: dict[str, CheckSpec] = {}
+    `known` are the specs of an earlier read, taken over unparsed when their text comes again: a
+    cycle's targets then hold the very objects of the cycle before, which is what the compute's
+    cache of compiled checks finds them by, and no spec is parsed twice while it stays the same.
+    """
+
+    def __init__(self, known: Mapping[str, CheckSpec] = MappingProxyType({})) -> None:
+        self._known = known
+        self.parsed: dict[str, CheckSpec] = {}
 
     def __call__(self, text: str | None) -> CheckSpec:
         if text is None:
             return DEFAULT_CHECK
-        spec = self._parsed.get(text)
+        spec = self.parsed.get(text)
         if spec is None:
-            spec = self._parsed[text] = CheckSpec.from_json(text)
+            spec = self._known.get(text)
+            if spec is None:
+                spec = CheckSpec.from_json(text)
+            self.parsed[text] = spec
         return spec
 
 
@@ -153,6 +163,8 @@ class SQLStorage(Storage, Statements, abc.ABC):
     FOR_UPDATE: str
     # What the driver raises when a statement would break a unique key.
     DUPLICATE_KEY_ERRORS: tuple[type[Exception], ...]
+    # The specs the last targets() read, by stored text: replaced by each read.
+    _target_specs: Mapping[str, CheckSpec] = MappingProxyType({})
     # Add late checks' (success, fail, success latency) to every rollup of one monitor after an
     # hour: params (monitor_id, success, fail, success_latency_ms, hour); rows missing are made.
     ADD_TO_ROLLUPS_AFTER: str
@@ -268,9 +280,10 @@ class SQLStorage(Storage, Statements, abc.ABC):
             return current
         key = monitor_key(url_key(wanted.url), wanted.check)
         if key != bytes(rows[0][7]):
-            holders = await tx.fetch(
-                "SELECT id, state FROM monitors WHERE url_key = ?" + self.FOR_UPDATE, (key,)
-            )
+            # A plain read, not a locking one: on MySQL, two updates locking the same absent key
+            # would each hold its gap and deadlock. A key taken after this read still fails the
+            # UPDATE below on the unique index, which update_monitor answers as a duplicate.
+            holders = await tx.fetch("SELECT id, state FROM monitors WHERE url_key = ?", (key,))
             for holder_id, state in holders:
                 if int(state) != deleted:
                     raise DuplicateURL(wanted.url, int(holder_id))
@@ -353,7 +366,9 @@ class SQLStorage(Storage, Statements, abc.ABC):
             "SELECT id, url, check_spec FROM monitors WHERE state = ? ORDER BY id",
             (int(MonitorState.ACTIVE),),
         )
-        specs = _Specs()
+        # Only the specs of this read are kept for the next: memory follows the monitors of now,
+        # not every spec the process has ever read.
+        specs = _Specs(self._target_specs)
         targets: list[Target] = []
         unreadable: set[str] = set()
         for monitor_id, url, text in rows:
@@ -368,6 +383,7 @@ class SQLStorage(Storage, Statements, abc.ABC):
                 log.error("monitor %d not probed: its check cannot be read: %s", monitor_id, exc)
                 continue
             targets.append(Target(int(monitor_id), url, spec))
+        self._target_specs = specs.parsed
         return targets
 
     # -- checks --
