@@ -287,6 +287,9 @@ async def test_two_updates_racing_onto_one_url_and_check_leave_one_monitor_holdi
 ) -> None:
     first = await storage.add_monitor("first", "http://a.com", NOW)
     second = await storage.add_monitor("second", "http://b.com", NOW)
+    # Connections opened beforehand (MySQL's pool keeps them), so that neither update waits for
+    # one to connect while the other runs from start to end: their reads and writes interleave.
+    await asyncio.gather(*(storage.ping() for _ in range(4)))
     outcomes = await asyncio.gather(
         storage.update_monitor(first.id, url="http://c.com", check=HEAD),
         storage.update_monitor(second.id, url="http://C.com/", check=HEAD),
