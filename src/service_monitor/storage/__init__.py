@@ -92,7 +92,8 @@ class CheckStore(Protocol):
 
     async def add_checks(self, checks: Sequence[Check]) -> None:
         """Store the checks in one transaction: all of them or, on error, none. A detail longer
-        than models.MAX_DETAIL_LENGTH characters is cut to it (ending in an ellipsis)."""
+        than models.MAX_DETAIL_LENGTH characters is cut to it (ending in an ellipsis), and a
+        character UTF-8 cannot encode (a lone surrogate) is kept as '?'."""
 
     async def recent_checks(
         self,

@@ -13,7 +13,8 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from ..check_spec import DEFAULT_CHECK, CheckSpec, ValidationError, monitor_key
@@ -63,17 +64,26 @@ _LIKE_SPECIAL = re.compile(r"[!%_]")
 
 class _Specs:
     """Parses each distinct stored spec text once: monitors with the same check then share one
-    CheckSpec object, so a list of 100,000 holds one per distinct check, not one each."""
+    CheckSpec object, so a list of 100,000 holds one per distinct check, not one each.
 
-    def __init__(self) -> None:
-        self._parsed: dict[str, CheckSpec] = {}
+    `known` are the specs of an earlier read, taken over unparsed when their text comes again: a
+    cycle's targets then hold the very objects of the cycle before, which is what the compute's
+    cache of compiled checks finds them by, and no spec is parsed twice while it stays the same.
+    """
+
+    def __init__(self, known: Mapping[str, CheckSpec] = MappingProxyType({})) -> None:
+        self._known = known
+        self.parsed: dict[str, CheckSpec] = {}
 
     def __call__(self, text: str | None) -> CheckSpec:
         if text is None:
             return DEFAULT_CHECK
-        spec = self._parsed.get(text)
+        spec = self.parsed.get(text)
         if spec is None:
-            spec = self._parsed[text] = CheckSpec.from_json(text)
+            spec = self._known.get(text)
+            if spec is None:
+                spec = CheckSpec.from_json(text)
+            self.parsed[text] = spec
         return spec
 
 
@@ -114,10 +124,17 @@ def _check(row: Row) -> Check:
     )
 
 
-def _cut_detail(detail: str | None) -> str | None:
-    if detail is None or len(detail) <= MAX_DETAIL_LENGTH:
-        return detail
-    return detail[: MAX_DETAIL_LENGTH - len(_CUT)] + _CUT
+def _storable_detail(detail: str) -> str:
+    """The detail as the store can keep it: at most MAX_DETAIL_LENGTH characters (code points, as
+    MySQL's utf8mb4 VARCHAR counts them; strict mode refuses a longer one), and encodable as UTF-8.
+    A detail quotes what a server sent, and text decoded with surrogateescape (aiohttp's headers)
+    or a JSON "\\ud800" holds lone surrogates, which neither driver can encode: one such check
+    would fail its whole batch, so each becomes '?'."""
+    if len(detail) > MAX_DETAIL_LENGTH:
+        detail = detail[: MAX_DETAIL_LENGTH - len(_CUT)] + _CUT
+    if not detail.isascii():
+        detail = detail.encode("utf-8", "replace").decode("utf-8")
+    return detail
 
 
 def _cycle(row: Row) -> CycleRecord:
@@ -146,6 +163,8 @@ class SQLStorage(Storage, Statements, abc.ABC):
     FOR_UPDATE: str
     # What the driver raises when a statement would break a unique key.
     DUPLICATE_KEY_ERRORS: tuple[type[Exception], ...]
+    # The specs the last targets() read, by stored text: replaced by each read.
+    _target_specs: Mapping[str, CheckSpec] = MappingProxyType({})
     # Add late checks' (success, fail, success latency) to every rollup of one monitor after an
     # hour: params (monitor_id, success, fail, success_latency_ms, hour); rows missing are made.
     ADD_TO_ROLLUPS_AFTER: str
@@ -261,9 +280,10 @@ class SQLStorage(Storage, Statements, abc.ABC):
             return current
         key = monitor_key(url_key(wanted.url), wanted.check)
         if key != bytes(rows[0][7]):
-            holders = await tx.fetch(
-                "SELECT id, state FROM monitors WHERE url_key = ?" + self.FOR_UPDATE, (key,)
-            )
+            # A plain read, not a locking one: on MySQL, two updates locking the same absent key
+            # would each hold its gap and deadlock. A key taken after this read still fails the
+            # UPDATE below on the unique index, which update_monitor answers as a duplicate.
+            holders = await tx.fetch("SELECT id, state FROM monitors WHERE url_key = ?", (key,))
             for holder_id, state in holders:
                 if int(state) != deleted:
                     raise DuplicateURL(wanted.url, int(holder_id))
@@ -346,7 +366,9 @@ class SQLStorage(Storage, Statements, abc.ABC):
             "SELECT id, url, check_spec FROM monitors WHERE state = ? ORDER BY id",
             (int(MonitorState.ACTIVE),),
         )
-        specs = _Specs()
+        # Only the specs of this read are kept for the next: memory follows the monitors of now,
+        # not every spec the process has ever read.
+        specs = _Specs(self._target_specs)
         targets: list[Target] = []
         unreadable: set[str] = set()
         for monitor_id, url, text in rows:
@@ -361,6 +383,7 @@ class SQLStorage(Storage, Statements, abc.ABC):
                 log.error("monitor %d not probed: its check cannot be read: %s", monitor_id, exc)
                 continue
             targets.append(Target(int(monitor_id), url, spec))
+        self._target_specs = specs.parsed
         return targets
 
     # -- checks --
@@ -378,7 +401,7 @@ class SQLStorage(Storage, Statements, abc.ABC):
                 c.latency_ms,
                 c.cause.value if c.cause else None,
                 1 if c.degraded else 0,
-                c.detail if c.detail is None else _cut_detail(c.detail),
+                c.detail if c.detail is None else _storable_detail(c.detail),
                 None if c.tls_expires_at is None else to_ms(c.tls_expires_at),
             )
             for c in checks
