@@ -100,7 +100,11 @@ async def test_one_url_may_have_several_checks_and_only_the_same_check_is_409(
         },
     )
     assert again.status_code == 409
-    assert again.json()["id"] == head["id"]
+    assert again.json() == {
+        "detail": "url 'HTTPS://SHOP.example:443/' is already monitored with the same check as"
+        f" monitor {head['id']}",
+        "id": head["id"],
+    }
     # Spelling the default check out is the default check: the seed's 409 stands.
     spelled = await client.post(
         "/urls/",

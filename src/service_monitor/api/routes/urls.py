@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from yarl import URL
 
 from ...check_spec import DEFAULT_CHECK, REDACTED, Assertion, CheckSpec, RequestSpec, SpecLimitError
-from ...errors import CacheUnavailable
+from ...errors import CacheUnavailable, DuplicateURL
 from ...guard import policy_for
 from ...models import Monitor, Span, Status
 from ...services import Services
@@ -149,9 +149,12 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
         monitor_in.degraded_after_ms,
         DEFAULT_CHECK,
     )
-    monitor = await services.monitors.add_monitor(
-        monitor_in.name, monitor_in.url, services.clock(), check=check, owner=monitor_in.owner
-    )
+    try:
+        monitor = await services.monitors.add_monitor(
+            monitor_in.name, monitor_in.url, services.clock(), check=check, owner=monitor_in.owner
+        )
+    except DuplicateURL as exc:
+        raise _duplicate(exc, check) from None
     try:
         await services.cache.push(monitor.id)
     except CacheUnavailable as exc:
@@ -165,6 +168,14 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
         status_code=status.HTTP_201_CREATED,
         headers={"Location": f"/urls/{monitor.id}"},
     )
+
+
+def _duplicate(exc: DuplicateURL, check: CheckSpec) -> DuplicateURL:
+    """The store's DuplicateURL, saying "with the same check" when the check is not the default
+    (another check of the same URL would not have been one)."""
+    if check.is_default:
+        return exc
+    return DuplicateURL(exc.url, exc.existing_id, same_check=True)
 
 
 def _origin(url: str) -> str:
@@ -248,14 +259,17 @@ async def edit_url(
         monitor = dataclasses.replace(stored, name=name, url=url, check=check, owner=owner)
     else:
         check_changed = {"request", "assertions", "degraded_after_ms"} & set(changed)
-        monitor = await services.monitors.update_monitor(
-            monitor_id,
-            name=name if "name" in changed else None,
-            url=url if "url" in changed else None,
-            check=check if check_changed else None,
-            owner=owner,
-            clear_owner="owner" in changed and owner is None,
-        )
+        try:
+            monitor = await services.monitors.update_monitor(
+                monitor_id,
+                name=name if "name" in changed else None,
+                url=url if "url" in changed else None,
+                check=check if check_changed else None,
+                owner=owner,
+                clear_owner="owner" in changed and owner is None,
+            )
+        except DuplicateURL as exc:
+            raise _duplicate(exc, check) from None
         log.info("monitor %d changed: %s", monitor_id, ", ".join(changed))
     return as_response(MonitorChange(**monitor_fields(monitor), changed=changed))
 
