@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from yarl import URL
 
 from ...check_spec import DEFAULT_CHECK, REDACTED, Assertion, CheckSpec, RequestSpec, SpecLimitError
-from ...errors import CacheUnavailable
+from ...errors import CacheUnavailable, DuplicateURL
 from ...guard import policy_for
 from ...models import Monitor, Span, Status
 from ...services import Services
@@ -35,6 +35,7 @@ from ..schemas import (
     SummaryItem,
     TopItem,
     WindowCounts,
+    as_response,
     monitor_fields,
     tls_days_left,
 )
@@ -148,9 +149,12 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
         monitor_in.degraded_after_ms,
         DEFAULT_CHECK,
     )
-    monitor = await services.monitors.add_monitor(
-        monitor_in.name, monitor_in.url, services.clock(), check=check, owner=monitor_in.owner
-    )
+    try:
+        monitor = await services.monitors.add_monitor(
+            monitor_in.name, monitor_in.url, services.clock(), check=check, owner=monitor_in.owner
+        )
+    except DuplicateURL as exc:
+        raise _duplicate(exc, check) from None
     try:
         await services.cache.push(monitor.id)
     except CacheUnavailable as exc:
@@ -164,6 +168,14 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
         status_code=status.HTTP_201_CREATED,
         headers={"Location": f"/urls/{monitor.id}"},
     )
+
+
+def _duplicate(exc: DuplicateURL, check: CheckSpec) -> DuplicateURL:
+    """The store's DuplicateURL, saying "with the same check" when the check is not the default
+    (another check of the same URL would not have been one)."""
+    if check.is_default:
+        return exc
+    return DuplicateURL(exc.url, exc.existing_id, same_check=True)
 
 
 def _origin(url: str) -> str:
@@ -191,7 +203,7 @@ async def edit_url(
     monitor_id: MonitorId,
     patch: MonitorPatch,
     dry_run: DryRunParam = False,
-) -> MonitorChange:
+) -> Response:
     """Changes the fields sent; the others keep their value. `request` and `assertions` are
     replaced whole. A secret header's value sent back as `"<redacted>"` (as GET shows it) keeps
     the stored value, unless the URL moves to another origin (scheme, host, port): then the
@@ -247,16 +259,19 @@ async def edit_url(
         monitor = dataclasses.replace(stored, name=name, url=url, check=check, owner=owner)
     else:
         check_changed = {"request", "assertions", "degraded_after_ms"} & set(changed)
-        monitor = await services.monitors.update_monitor(
-            monitor_id,
-            name=name if "name" in changed else None,
-            url=url if "url" in changed else None,
-            check=check if check_changed else None,
-            owner=owner,
-            clear_owner="owner" in changed and owner is None,
-        )
+        try:
+            monitor = await services.monitors.update_monitor(
+                monitor_id,
+                name=name if "name" in changed else None,
+                url=url if "url" in changed else None,
+                check=check if check_changed else None,
+                owner=owner,
+                clear_owner="owner" in changed and owner is None,
+            )
+        except DuplicateURL as exc:
+            raise _duplicate(exc, check) from None
         log.info("monitor %d changed: %s", monitor_id, ", ".join(changed))
-    return MonitorChange(**monitor_fields(monitor), changed=changed)
+    return as_response(MonitorChange(**monitor_fields(monitor), changed=changed))
 
 
 @reads.get(
@@ -272,13 +287,15 @@ async def list_urls(
     offset: OffsetParam = 0,
     q: SearchParam = None,
     owner: OwnerParam = None,
-) -> MonitorPage:
+) -> Response:
     """Monitored (not deleted) URLs by id; `total` counts them all (those matching `q` and
     `owner`, with them). The text is matched case-insensitively, `%` and `_` as themselves; the
     owner exactly. Secret header values are shown as "<redacted>"."""
     monitors, total = await services.monitors.list_monitors(limit, offset, q or None, owner=owner)
-    return MonitorPage(
-        items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
+    return as_response(
+        MonitorPage(
+            items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
+        )
     )
 
 
@@ -288,7 +305,7 @@ async def list_urls(
     responses={**NOT_FOUND, **INVALID, **UNAVAILABLE},
     summary="One monitor, its recent checks and its counts",
 )
-async def get_url(services: ServicesDep, monitor_id: MonitorId) -> MonitorDetail:
+async def get_url(services: ServicesDep, monitor_id: MonitorId) -> Response:
     """The monitor (secret header values shown as "<redacted>"), its 20 newest checks, its
     counts (of the successes, `degraded`) and the days left on its TLS certificate."""
     monitor = await services.monitors.get_monitor(monitor_id)
@@ -299,12 +316,13 @@ async def get_url(services: ServicesDep, monitor_id: MonitorId) -> MonitorDetail
         services.checks.monitor_counts(monitor_id, [now - span.seconds for span in spans]),
     )
     hour, week, month = (StatusCounts.of(c) for c in counts)
-    return MonitorDetail(
+    detail = MonitorDetail(
         **monitor_fields(monitor),
         checks=[CheckOut.of(c) for c in checks],
         counts=WindowCounts(hour=hour, week=week, month=month),
         tls_days_left=tls_days_left(checks, now),
     )
+    return as_response(detail)
 
 
 @writes.delete(

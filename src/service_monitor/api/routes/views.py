@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from ...models import Bucket, Status
 from ..deps import ServicesDep
@@ -24,6 +24,7 @@ from ..schemas import (
     OverviewPage,
     StripBucket,
     Uptime,
+    as_response,
     monitor_fields,
     tls_days_left,
 )
@@ -61,7 +62,7 @@ async def overview(
     limit: Annotated[int, Query(ge=1, le=100, description="monitors per page")] = 25,
     offset: OffsetParam = 0,
     q: SearchParam = None,
-) -> OverviewPage:
+) -> Response:
     """Monitors by id. `uptime.day` and `strip` cover the 24 hourly buckets ending with the current
     hour, `uptime.month` the 720 hours ending with it; counts are exact to the check.
     `tls_days_left` is from the last check; secret header values are shown as "<redacted>"."""
@@ -87,7 +88,7 @@ async def overview(
                 tls_days_left=tls_days_left([check] if check else [], now),
             )
         )
-    return OverviewPage(items=items, total=total, limit=limit, offset=offset, q=q)
+    return as_response(OverviewPage(items=items, total=total, limit=limit, offset=offset, q=q))
 
 
 @reads.get(
