@@ -232,7 +232,7 @@ def _read_note(answer: Answer, max_body_bytes: int) -> str:
     return f"(first {max_body_bytes} bytes read)"
 
 
-def _too_long(answer: Answer, max_body_bytes: int, what: str) -> str:
+def _too_long(max_body_bytes: int, what: str) -> str:
     return (
         f"body is longer than {max_body_bytes} bytes (MAX_BODY_BYTES): cannot tell {what} past them"
     )
@@ -246,13 +246,16 @@ def _body_judge(assertion: BodyAssertion, max_body_bytes: int) -> Judge:
 
         def judge_text(answer: Answer) -> str | None:
             found = value in answer.text()
-            if found == expected:
-                return None
             if expected:
+                if found:
+                    return None
                 return f"body does not contain {shown} {_read_note(answer, max_body_bytes)}"
-            if answer.body_complete:
+            if found:
                 return f"body contains {shown}"
-            return _too_long(answer, max_body_bytes, f"it does not contain {shown}")
+            if answer.body_complete:
+                return None
+            # Not in what was read, but the rest was never seen: no proof of absence.
+            return _too_long(max_body_bytes, f"it does not contain {shown}")
 
         return judge_text
 
@@ -267,13 +270,15 @@ def _body_judge(assertion: BodyAssertion, max_body_bytes: int) -> Judge:
                 f"regex {shown} did not finish within {REGEX_TIMEOUT_S * 1000:g} ms on the body"
                 f" {_read_note(answer, max_body_bytes)}"
             )
-        if (match is not None) == must_match:
-            return None
         if must_match:
+            if match is not None:
+                return None
             return f"body does not match {shown} {_read_note(answer, max_body_bytes)}"
         if match is not None:
             return f"body matches {shown} at {_show(match.group(0))}"
-        return _too_long(answer, max_body_bytes, f"it does not match {shown}")
+        if answer.body_complete:
+            return None
+        return _too_long(max_body_bytes, f"it does not match {shown}")
 
     return judge_pattern
 

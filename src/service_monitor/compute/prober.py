@@ -20,7 +20,7 @@ from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDictProxy
 
 from ..check_spec import DEFAULT_CHECK
-from ..config import Settings
+from ..config import Settings, probe_ssl_context
 from ..errors import TargetRefused
 from ..guard import TargetPolicy, policy_for
 from ..models import MAX_DETAIL_LENGTH, Cause, Check, Status, Target
@@ -54,6 +54,7 @@ def open_probe_session(
     keep_alive: bool = True,
     policy: TargetPolicy | None = None,
     resolver: AbstractResolver | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> aiohttp.ClientSession:
     """Open an HTTP session for a cycle's probes; close it when the cycle ends.
 
@@ -65,8 +66,13 @@ def open_probe_session(
     The SSRF guard (`policy`, from the settings unless given) refuses internal addresses before
     any connection to them: a refused probe raises TargetRefused. `resolver` replaces aiohttp's
     default name lookup (the guard still filters what it returns).
+
+    Certificates are always verified: against the system's CAs, plus PROBE_CA_BUNDLE's when set
+    (`ssl_context`, made from the settings unless given, so that two sessions can share one).
     """
     policy = policy_for(settings) if policy is None else policy
+    if ssl_context is None and settings.PROBE_CA_BUNDLE is not None:
+        ssl_context = probe_ssl_context(settings.PROBE_CA_BUNDLE)
     connector = _connector(
         policy,
         resolver,
@@ -76,6 +82,8 @@ def open_probe_session(
         force_close=not keep_alive,
         keepalive_timeout=KEEPALIVE_SECONDS if keep_alive else None,
         enable_cleanup_closed=_CLEANUP_CLOSED_NEEDED,
+        # True: aiohttp's own verifying context, the system's CAs (what it used before this setting)
+        ssl=True if ssl_context is None else ssl_context,
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -113,9 +121,13 @@ class ProbeSessions:
 @contextlib.asynccontextmanager
 async def open_probe_sessions(settings: Settings) -> AsyncIterator[ProbeSessions]:
     """Both sessions of one cycle, closed together when it ends."""
+    # One context for both: loading the system's CAs takes milliseconds, once per cycle is enough.
+    context = (
+        None if settings.PROBE_CA_BUNDLE is None else probe_ssl_context(settings.PROBE_CA_BUNDLE)
+    )
     async with (
-        open_probe_session(settings, keep_alive=True) as reuse,
-        open_probe_session(settings, keep_alive=False) as once,
+        open_probe_session(settings, keep_alive=True, ssl_context=context) as reuse,
+        open_probe_session(settings, keep_alive=False, ssl_context=context) as once,
     ):
         yield ProbeSessions(reuse=reuse, once=once)
 
