@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
+from aiohttp.connector import Connection
 from multidict import CIMultiDictProxy
 
 from ..check_spec import DEFAULT_CHECK
@@ -91,6 +92,7 @@ def open_probe_session(
         cookie_jar=aiohttp.DummyCookieJar(),
         raise_for_status=False,
         timeout=aiohttp.ClientTimeout(total=settings.TIMEOUT),
+        response_class=ProbeResponse,
         # Literal hosts never reach the resolver; this checks them on every hop.
         middlewares=() if policy.allow_all else (refuse_literal_hosts(policy),),
     )
@@ -103,6 +105,25 @@ def _connector(
         # Nothing is refused: aiohttp's own connector and resolver, no cost per probe.
         return aiohttp.TCPConnector(resolver=resolver, **options)
     return GuardedConnector(policy, resolver=resolver, **options)
+
+
+class ProbeResponse(aiohttp.ClientResponse):
+    """aiohttp's response, plus the server's certificate as the TLS handshake parsed it.
+
+    Taken when the response starts, from its connection: aiohttp releases the connection as soon as
+    the whole body has arrived (often with the headers), and a session that does not keep
+    connections closes it then, so the transport is gone by the time the probe looks at the answer.
+    """
+
+    # ssl's parsed form of the peer certificate ('notAfter', ...); None over plain http.
+    peercert: dict[str, Any] | None = None
+
+    async def start(self, connection: Connection) -> aiohttp.ClientResponse:
+        transport = connection.transport
+        if transport is not None:
+            # asyncio and uvloop both keep it in the transport's extra info: a dict lookup.
+            self.peercert = transport.get_extra_info("peercert") or None
+        return await super().start(connection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,13 +348,8 @@ async def _exchange(
         timeout=client_timeout,
     ) as resp:
         seen.status = status = resp.status
-        connection = resp.connection
-        if connection is not None and connection.transport is not None:
-            # asyncio and uvloop both keep the peer certificate, parsed at the handshake, in the
-            # transport's extra info: a dict lookup, None over plain http.
-            peercert = connection.transport.get_extra_info("peercert")
-            if peercert:
-                seen.tls_expires_at = _not_after(peercert)
+        if isinstance(resp, ProbeResponse) and resp.peercert:
+            seen.tls_expires_at = _not_after(resp.peercert)
         if not plan.status_holds(status):
             resp.close()  # the verdict is known; do not wait for a body nobody reads
             return
@@ -454,6 +470,8 @@ def _detail_of(
         text = f"tls: {_tls_reason(exc)}"
     elif cause is Cause.CONNECT:
         text = f"connect: {_os_reason(_os_error_of(exc))}"
+    elif isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        text = f"invalid response: the URL cannot be requested ({_first_line(exc)})"
     elif isinstance(exc, aiohttp.ServerDisconnectedError) and status is None:
         text = "invalid response: the server closed the connection without an answer"
     else:
