@@ -591,3 +591,59 @@ def test_the_default_check_is_never_compiled() -> None:
     assert not plan.judges
     assert not plan.keeps_body
     assert compiled_count() == before
+
+
+# -- never raises -------------------------------------------------------------------------------
+
+EVERYTHING = spec(
+    {"type": "status", "codes": ["2xx"]},
+    {"type": "body", "op": "matches", "value": "ok"},
+    {"type": "json", "path": "$.status", "op": "equals", "value": "ok"},
+    {"type": "header", "name": "X-Version", "op": "equals", "value": "v2"},
+    {"type": "latency", "below_ms": 60_000},
+    {"type": "tls", "min_days": 1},
+    request={"method": "POST", "body": "x", "content_type": "text/plain", "timeout_s": 0.5},
+    degraded_after_ms=100,
+)
+
+
+@pytest.fixture
+async def hanging_up_url() -> AsyncIterator[str]:
+    """A server that reads the request and hangs up without a byte of answer."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+
+
+@pytest.mark.parametrize(
+    ("path", "cause", "detail"),
+    [
+        ("/hang", Cause.TIMEOUT, "timeout: no answer within 0.5 s"),
+        ("/json", Cause.ASSERTION, "status 405 is not one of 200-299"),  # POST not routed
+        ("://nowhere", Cause.INVALID_RESPONSE, "invalid response: the URL cannot be requested"),
+    ],
+)
+async def test_a_check_with_every_assertion_fails_as_a_check_never_an_exception(
+    session: aiohttp.ClientSession, base_url: str, path: str, cause: Cause, detail: str
+) -> None:
+    url = path if path.startswith("://") else f"{base_url}{path}"
+
+    result = await check(session, url, EVERYTHING)
+
+    assert (result.status, result.cause, result.degraded) == (Status.FAIL, cause, False)
+    assert result.detail is not None
+    assert result.detail.startswith(detail)
+
+
+async def test_a_server_hanging_up_fails_a_full_check_with_a_detail(
+    session: aiohttp.ClientSession, hanging_up_url: str
+) -> None:
+    result = await check(session, hanging_up_url, EVERYTHING)
+
+    assert (result.status, result.cause) == (Status.FAIL, Cause.INVALID_RESPONSE)
+    assert result.detail == "invalid response: the server closed the connection without an answer"

@@ -11,7 +11,7 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,12 +118,13 @@ class ProbeResponse(aiohttp.ClientResponse):
     # ssl's parsed form of the peer certificate ('notAfter', ...); None over plain http.
     peercert: dict[str, Any] | None = None
 
-    async def start(self, connection: Connection) -> aiohttp.ClientResponse:
+    def start(self, connection: Connection) -> Coroutine[Any, Any, aiohttp.ClientResponse]:
+        # Not a coroutine itself: it hands back aiohttp's, so each answer costs no extra frame.
         transport = connection.transport
         if transport is not None:
             # asyncio and uvloop both keep it in the transport's extra info: a dict lookup.
             self.peercert = transport.get_extra_info("peercert") or None
-        return await super().start(connection)
+        return super().start(connection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,13 +191,24 @@ async def probe(
     started = time.perf_counter()  # seconds, monotonic, for the latency
     seen = _Seen()  # what arrived before anything failed: read when the probe fails
     limit = timeout
+    spec = target.check
+    if spec is DEFAULT_CHECK:
+        plan = DEFAULT_PLAN
+    else:
+        try:
+            plan = compile_check(spec, max_body_bytes=max_body_bytes)
+        except Exception as exc:  # validated specs compile: a bug, but never an exception here
+            logger.debug("check of %s does not compile", target.url, exc_info=exc)
+            return Check(
+                monitor_id=target.monitor_id,
+                checked_at=checked_at,
+                status=Status.FAIL,
+                http_status=None,
+                latency_ms=0,
+                cause=Cause.ASSERTION,
+                detail=f"the check cannot be run: {_first_line(exc)}"[:MAX_DETAIL_LENGTH],
+            )
     try:
-        spec = target.check
-        plan = (
-            DEFAULT_PLAN
-            if spec is DEFAULT_CHECK
-            else compile_check(spec, max_body_bytes=max_body_bytes)
-        )
         if plan.content_timeout_s is not None and plan.content_timeout_s < timeout:
             limit = plan.content_timeout_s
         # Two bounds on purpose: aiohttp's total timeout ends its own waits cleanly, and
