@@ -92,12 +92,12 @@ def _app() -> web.Application:
         ("/not-json", _not_json),
         ("/status/{code}", _status),
         ("/slow", _slow),
-        ("/hang", _hang),
         ("/redirect", _redirect),
         ("/backtracking", _backtracking),
     ]:
         app.router.add_get(path, handler)
     app.router.add_route("*", "/echo", _echo)
+    app.router.add_route("*", "/hang", _hang)
     return app
 
 
