@@ -91,7 +91,7 @@ class CheckPlan:
     headers: Mapping[str, str] | None  # None: only the session's own (User-Agent)
     closing_headers: Mapping[str, str]  # the same with `Connection: close`
     body: bytes | None
-    content_timeout_s: float | None  # the spec's timeout_s (seconds); the probe caps it by TIMEOUT
+    timeout_s: float | None  # the spec's timeout_s (seconds); the probe caps it by TIMEOUT
     follow_redirects: bool
     keeps_body: bool  # a body or json assertion reads the body: keep (at most) max_body_bytes
     keeps_headers: bool  # a header assertion reads the response's headers
@@ -129,7 +129,7 @@ DEFAULT_PLAN = CheckPlan(
     headers=None,
     closing_headers=_CLOSE,
     body=None,
-    content_timeout_s=None,
+    timeout_s=None,
     follow_redirects=True,
     keeps_body=False,
     keeps_headers=False,
@@ -206,7 +206,7 @@ def _compile(spec: CheckSpec, max_body_bytes: int) -> CheckPlan:
         headers=headers or None,
         closing_headers={**headers, **_CLOSE},
         body=body,
-        content_timeout_s=request.timeout_s,
+        timeout_s=request.timeout_s,
         follow_redirects=request.follow_redirects,
         keeps_body=keeps_body,
         keeps_headers=keeps_headers,

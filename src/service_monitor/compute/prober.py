@@ -209,8 +209,8 @@ async def probe(
                 detail=f"the check cannot be run: {_first_line(exc)}"[:MAX_DETAIL_LENGTH],
             )
     try:
-        if plan.content_timeout_s is not None and plan.content_timeout_s < timeout:
-            limit = plan.content_timeout_s
+        if plan.timeout_s is not None and plan.timeout_s < timeout:
+            limit = plan.timeout_s
         # Two bounds on purpose: aiohttp's total timeout ends its own waits cleanly, and
         # asyncio.timeout is the hard deadline for anything aiohttp does not cover.
         async with asyncio.timeout(limit):
