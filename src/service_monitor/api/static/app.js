@@ -808,7 +808,10 @@
       const note = el("p", "field-error", item.msg);
       note.id = `${node.id || form.id}-error-${lines.length}`;
       if (node.matches("input, select, textarea")) node.setAttribute("aria-describedby", note.id);
-      (node.closest(".field, .header-row") || node).after(note);
+      // Inside the input's own box (so a two-column row keeps its columns), else after it.
+      const box = node.closest(".field");
+      if (box) box.append(note);
+      else (node.closest(".header-row") || node).after(note);
     }
     return lines;
   }
