@@ -404,3 +404,64 @@ def test_the_overview_and_the_monitors_page_show_the_days_left_on_its_certificat
     tab.screenshot("checks-tls")
     assert json.dumps(get(tab.api, f"/urls/{monitor_id}")["tls_days_left"]) == "5"
     assert tab.unexpected_errors() == []
+
+
+# Every control of the add and edit forms, with the name a screen reader reads for it.
+_UNLABELLED = """(form) => [...form.querySelectorAll("input, select, textarea")]
+    .filter((node) => !(node.labels && node.labels.length) && !node.getAttribute("aria-label"))
+    .map((node) => node.outerHTML)"""
+
+
+def test_every_input_of_the_forms_has_a_label_and_the_page_fits_a_phone(
+    browser: Browser, deployment: Deployment, target: Target
+) -> None:
+    created = httpx.post(
+        deployment.api.base + "/urls/",
+        json={
+            "name": "on a phone",
+            "url": target.base + unique("/health"),
+            "request": {
+                "method": "POST",
+                "body": '{"ping": true}',
+                "content_type": "application/json",
+            },
+            "assertions": [
+                {"type": "status", "codes": ["2xx"]},
+                {"type": "body", "op": "contains", "value": "ok"},
+                {"type": "json", "path": "$.status", "op": "exists"},
+                {"type": "header", "name": "Content-Type", "op": "contains", "value": "json"},
+                {"type": "latency", "below_ms": 1500},
+            ],
+            "degraded_after_ms": 500,
+        },
+    )
+    assert created.status_code == 201, created.text
+    with open_tab(browser, deployment.api, viewport={"width": 390, "height": 844}) as tab:
+        tab.open(f"/#/monitors/{created.json()['id']}")
+        page = tab.page
+        expect(page.locator("#settings-view")).to_contain_text("$.status exists")
+        expect(page.locator("#settings-view")).to_contain_text("header Content-Type contains")
+        page.get_by_role("button", name="Edit").click()
+        edit = page.locator("#edit-form")
+        expect(edit.locator("fieldset.assertion")).to_have_count(5)
+        # exists takes no value: its box is hidden
+        expect(
+            edit.get_by_role("group", name="Assertion 3: JSON path").get_by_label(
+                "Value (JSON or text)"
+            )
+        ).to_be_hidden()
+        edit.get_by_role("button", name="Add header").click()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert edit.evaluate(_UNLABELLED) == []
+        tab.screenshot("checks-edit-phone")
+        page.get_by_role("link", name="All monitors").click()
+        form = advanced(page)
+        form.get_by_role("button", name="Add header").click()
+        for kind in ("status", "body", "json", "header", "latency", "tls"):
+            form.get_by_label("New assertion on").select_option(kind)
+            form.get_by_role("button", name="Add assertion").click()
+        expect(form.locator("fieldset.assertion")).to_have_count(6)
+        assert form.evaluate(_UNLABELLED) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        tab.screenshot("checks-add-phone")
+        assert tab.unexpected_errors() == []
