@@ -307,6 +307,44 @@ def test_a_bad_regex_is_refused_and_the_form_names_the_field(tab: Tab, target: T
     assert tab.unexpected_errors() == []
 
 
+def test_a_bad_header_name_and_a_head_with_a_body_assertion_are_named_where_they_are(
+    tab: Tab, target: Target
+) -> None:
+    tab.expect_http_errors(422)
+    tab.open()
+    page = tab.page
+    page.get_by_label("Name", exact=True).fill("bad header")
+    page.get_by_label("URL", exact=True).fill(target.base + unique("/health"))
+    form = advanced(page)
+    form.get_by_role("button", name="Add header").click()
+    form.get_by_label("Header 1 name").fill("X Bad")
+    form.get_by_label("Header 1 value").fill("v")
+    page.get_by_role("button", name="Add", exact=True).click()
+    message = page.locator("#add-message")
+    expect(message).to_contain_text("Header X Bad: header name 'X Bad' is not a valid")
+    expect(form.get_by_label("Header 1 name")).to_have_attribute("aria-invalid", "true")
+
+    form.get_by_label("Header 1 name").fill("X-Good")
+    form.get_by_label("Method").select_option("HEAD")
+    add_assertion(form, "body", 1, "body text or regex").get_by_label("Text or regex").fill("ok")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(message).to_contain_text("Assertions: a HEAD answer has no body")
+    expect(form.get_by_label("Header 1 name")).not_to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_role("group", name="Assertions (all must hold)")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    tab.screenshot("checks-head-with-body")
+    # The rows still take and lose entries, renumbered, with the errors' notes among them.
+    add_assertion(form, "latency", 2, "response time")
+    form.get_by_role("button", name="Remove assertion 1").click()
+    expect(form.get_by_role("group", name="Assertion 1: response time")).to_be_visible()
+    form.get_by_role("button", name="Add header").click()
+    expect(form.get_by_label("Header 2 name")).to_be_visible()
+    form.get_by_role("button", name="Remove header 1").click()
+    expect(form.get_by_label("Header 1 name")).to_have_value("")
+    assert tab.unexpected_errors() == []
+
+
 def test_editing_a_monitors_settings_patches_it_and_keeps_its_secret(
     tab: Tab, target: Target
 ) -> None:

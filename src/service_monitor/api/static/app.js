@@ -763,7 +763,12 @@
           assertions: [assertions, "Assertions"],
         };
         if (top === "request" && (second === "headers" || second === "secret_headers")) {
-          return simple[`request.${second}`];
+          // Down to the header when the loc or the reason names it ("header name 'X Y' is ...").
+          const named = third !== undefined ? String(third) : (/header(?: name)? '([^']+)'/.exec(message) || [])[1];
+          const row = [...headerList.children].find(
+            (r) => named !== undefined && r.querySelector(".h-name").value.trim().toLowerCase() === named.toLowerCase()
+          );
+          return row ? [row.querySelector(".h-name"), `Header ${named}`] : simple[`request.${second}`];
         }
         if (top === "assertions" && typeof second === "number") {
           const row = assertionList.children[second];
@@ -808,10 +813,11 @@
       const note = el("p", "field-error", item.msg);
       note.id = `${node.id || form.id}-error-${lines.length}`;
       if (node.matches("input, select, textarea")) node.setAttribute("aria-describedby", note.id);
-      // Inside the input's own box (so a two-column row keeps its columns), else after it.
-      const box = node.closest(".field");
+      // Inside the input's own box (a two-column row keeps its columns, a header row its
+      // place among the rows), else after it.
+      const box = node.matches("fieldset") ? node : node.closest(".field, .header-row");
       if (box) box.append(note);
-      else (node.closest(".header-row") || node).after(note);
+      else node.after(note);
     }
     return lines;
   }
