@@ -1119,6 +1119,7 @@
   // -- editing a monitor's settings (PATCH /urls/{id}) ----------------------------------------
 
   function openEdit(open) {
+    if (open && !state.monitor) return; // not loaded yet: nothing to edit from
     const form = $("edit-form");
     form.hidden = !open;
     $("settings-view").hidden = open;
