@@ -503,3 +503,30 @@ def test_every_input_of_the_forms_has_a_label_and_the_page_fits_a_phone(
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         tab.screenshot("checks-add-phone")
         assert tab.unexpected_errors() == []
+
+
+def test_an_edit_that_makes_a_monitor_another_ones_twin_links_to_that_one(
+    tab: Tab, target: Target
+) -> None:
+    url = target.base + unique("/health")
+    plain = httpx.post(tab.api.base + "/urls/", json={"name": "plain", "url": url})
+    assert plain.status_code == 201, plain.text
+    checked = httpx.post(
+        tab.api.base + "/urls/",
+        json={"name": "checked", "url": url, "assertions": [{"type": "status", "codes": [200]}]},
+    )
+    assert checked.status_code == 201, checked.text  # one URL, two different checks
+    tab.expect_http_errors(409)
+    tab.open(f"/#/monitors/{checked.json()['id']}")
+    page = tab.page
+    page.get_by_role("button", name="Edit").click()
+    edit = page.locator("#edit-form")
+    edit.get_by_role("button", name="Remove assertion 1").click()
+    edit.get_by_role("button", name="Save").click()
+    message = page.locator("#edit-message")
+    expect(message).to_have_class("message error")
+    expect(message.get_by_role("link")).to_have_attribute(
+        "href", f"#/monitors/{plain.json()['id']}"
+    )
+    expect(edit).to_be_visible()  # the edit is kept to change it again
+    assert tab.unexpected_errors() == []
