@@ -88,12 +88,13 @@ async def test_applying_a_file_twice_creates_its_monitors_then_changes_nothing(
     out = capsys.readouterr().out
     assert "created api (monitor " in out
 
-    page = await api.list_urls(owner="team-a")
-    assert [m.name for m in page.items] == ["home", "api", "api (HEAD)"]
-    shown = page.items[1].check.request.headers
+    # Entries are sent concurrently: ids follow no order, names do.
+    by_name = {m.name: m for m in (await api.list_urls(owner="team-a")).items}
+    assert sorted(by_name) == ["api", "api (HEAD)", "home"]
+    shown = by_name["api"].check.request.headers
     # Read from the environment: secret, so shown redacted, and the compute gets the value.
     assert shown == {"Authorization": REDACTED, "X-Tenant": REDACTED}
-    stored = await services.monitors.get_monitor(page.items[1].id)
+    stored = await services.monitors.get_monitor(by_name["api"].id)
     assert stored.check.request.headers == {"Authorization": TOKEN, "X-Tenant": "t1"}
     assert stored.check.request.secret_headers == ["X-Tenant"]
 
@@ -113,7 +114,8 @@ async def test_a_secret_changed_in_the_environment_is_an_update(
     assert (dry.updated, dry.unchanged) == (1, 2)
     rotated = await sync(api, path, API_TOKEN="Bearer rotated")
     assert rotated.updated == 1
-    api_monitor = (await api.list_urls(q="api.example", owner="team-a")).items[0]
+    # Entries are sent concurrently: ids follow no order, names do.
+    [api_monitor] = [m for m in (await api.list_urls(owner="team-a")).items if m.name == "api"]
     stored = await services.monitors.get_monitor(api_monitor.id)
     assert stored.check.request.headers["Authorization"] == "Bearer rotated"
 

@@ -421,6 +421,10 @@ async def test_urls_add_with_a_check_then_show_and_edit_it(
             "api eu",
             [{"type": "status", "codes": [200]}],
         )
+        table = await cli("urls", "list", "--owner", "ops", *api)
+        assert row(monitor_id, "api eu").search(table.out)
+        assert "│ GET, 1 assertion, owner ops │" in table.out
+        assert table.out.endswith("monitors 1-1 of 1 owned by 'ops'\n")
         # The secret was kept through the edits (sent back redacted), and is never printed.
         assert item["request"]["headers"]["Authorization"] == "<redacted>"
         for ran in (added, shown, dry, edited, again):
