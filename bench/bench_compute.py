@@ -9,7 +9,17 @@ that process alone. Stored checks are counted in the database afterwards: one pe
 The targets are answered by bench/farm.py on distinct loopback hosts (127.A.B.C), with a mix close
 to real life: 85% 200, 10% 500, 3% slow (200-2000 ms), 1% never answering, 1% refused.
 
-    python bench/bench_compute.py [--sizes 1000,10000] [--big] [--runs 3]
+Two mixes of checks (--mix):
+- default: every monitor has the default check (one GET, success below 400), the seed's case;
+- assertions: every monitor has a body keyword, a JSON path and a latency assertion (ASSERTION_SPEC)
+  and the 200s answer a health-check JSON; the plain loop then reads, decodes and parses the same
+  bodies and judges them the same way (bare_loop.py --assertions).
+
+With --loops, our cycles also run on asyncio's own event loop (`--loop asyncio`) beside the default
+(uvloop), so both are measured in the same rounds.
+
+    python bench/bench_compute.py [--sizes 1000,10000] [--big] [--runs 3] [--mix default,assertions]
+                                  [--loops]
 """
 
 from __future__ import annotations
@@ -41,11 +51,22 @@ from service_monitor.storage import open_storage
 ROOT = Path(__file__).resolve().parent.parent
 MYSQL_DB = "bench_compute"
 REDIS_PREFIX = "bench-compute:"
-VARIANTS = ("bare", "mysql", "sqlite")
+VARIANTS = ("bare", "mysql", "sqlite", "mysql_asyncio", "sqlite_asyncio")
 LABELS = {
     "bare": "(a) plain aiohttp loop",
     "mysql": "(b) ours, MariaDB + Redis",
     "sqlite": "(c) ours, embedded",
+    "mysql_asyncio": "(b') ours, MariaDB, asyncio",
+    "sqlite_asyncio": "(c') ours, embedded, asyncio",
+}
+MIXES = ("default", "assertions")
+# The assertion mix's check on every monitor: what bare_loop.py --assertions judges too.
+ASSERTION_SPEC = {
+    "assertions": [
+        {"type": "body", "op": "contains", "value": "healthy"},
+        {"type": "json", "path": "$.status", "op": "equals", "value": "ok"},
+        {"type": "latency", "below_ms": 3000},
+    ]
 }
 _CYCLE_LINE = re.compile(
     r"cycle done: (?P<probed>\d+) URLs probed, (?P<success>\d+) success, (?P<fail>\d+) fail,"
@@ -66,19 +87,23 @@ class Sample:
     last_start_s: float
 
 
-def make_urls(count: int, port: int, closed_port: int, seed: int) -> list[str]:
-    """Distinct loopback hosts, one URL each, in the farm's mix; the same list for every variant."""
+def make_urls(
+    count: int, port: int, closed_port: int, seed: int, mix: str = "default"
+) -> list[str]:
+    """Distinct loopback hosts, one URL each, in the farm's mix; the same list for every variant.
+    In the assertion mix the 200s (and the slow ones) answer the farm's health-check JSON."""
+    ok, slow = ("json", "slowjson") if mix == "assertions" else ("ok", "slow")
     rng = random.Random(seed)
     urls = []
     for i in range(count):
         host = f"127.{1 + (i >> 16) % 254}.{(i >> 8) & 0xFF}.{i & 0xFF}"
         roll = rng.random()
         if roll < 0.85:
-            urls.append(f"http://{host}:{port}/ok/{i}")
+            urls.append(f"http://{host}:{port}/{ok}/{i}")
         elif roll < 0.95:
             urls.append(f"http://{host}:{port}/err/{i}")
         elif roll < 0.98:
-            urls.append(f"http://{host}:{port}/slow/{rng.randint(200, 2000)}/{i}")
+            urls.append(f"http://{host}:{port}/{slow}/{rng.randint(200, 2000)}/{i}")
         elif roll < 0.99:
             urls.append(f"http://{host}:{port}/hang/{i}")
         else:
@@ -165,8 +190,22 @@ def count_sqlite(path: Path) -> tuple[int, int]:
     return int(total), int(distinct)
 
 
+async def store_spec(settings: Settings, spec_json: str) -> bool:
+    """Give every monitor the spec in the store itself, if its schema keeps checks (a
+    `check_spec` column); False when it does not, and the spec is then handed over by
+    bench/compute_with_check.py instead."""
+    storage = await open_storage(settings)
+    try:
+        await storage.execute("UPDATE monitors SET check_spec = ?", (spec_json,))  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    finally:
+        await storage.close()
+    return True
+
+
 def run_variant(
-    variant: str, urls: list[str], work: Path, concurrency: int, timeout: float
+    variant: str, urls: list[str], work: Path, concurrency: int, timeout: float, mix: str
 ) -> Sample:
     common = {"CONCURRENCY": str(concurrency), "TIMEOUT": str(timeout), "LOG_LEVEL": "INFO"}
     # The farm listens on 127.0.0.0/8: the guard stays on and this range is allowed, so every
@@ -181,6 +220,7 @@ def run_variant(
             str(url_file),
             f"--concurrency={concurrency}",
             f"--timeout={timeout}",
+            *(["--assertions"] if mix == "assertions" else []),
         ]
         wall, cpu, rss, out = measure(cmd, clean_env())
         result = json.loads(out.strip().splitlines()[-1])
@@ -195,7 +235,8 @@ def run_variant(
             probed,
             float(result["last_start_s"]),
         )
-    if variant == "mysql":
+    backend, _, loop = variant.partition("_")
+    if backend == "mysql":
         values = {
             "DB_ADDRESS": "127.0.0.1",
             "DB_NAME": MYSQL_DB,
@@ -210,11 +251,19 @@ def run_variant(
         values = {"SQLITE_PATH": str(db_file), **common}
         asyncio.run(load_monitors(load_settings(**values), urls))
     cmd = [sys.executable, "-m", "service_monitor.compute.scheduler"]
+    if mix == "assertions":
+        spec_json = json.dumps(ASSERTION_SPEC)
+        if not asyncio.run(store_spec(load_settings(**values), spec_json)):
+            spec_file = work / "spec.json"
+            spec_file.write_text(spec_json)
+            cmd = [sys.executable, str(ROOT / "bench" / "compute_with_check.py"), str(spec_file)]
+    if loop:
+        cmd.append(f"--loop={loop}")
     wall, cpu, rss, out = measure(cmd, clean_env(**values))
     match = _CYCLE_LINE.search(out)
     if match is None:
         raise SystemExit(f"no cycle line in the compute's output:\n{out[-3000:]}")
-    stored, distinct = asyncio.run(count_mysql()) if variant == "mysql" else count_sqlite(db_file)
+    stored, distinct = asyncio.run(count_mysql()) if backend == "mysql" else count_sqlite(db_file)
     return Sample(
         wall,
         cpu,
@@ -227,17 +276,18 @@ def run_variant(
     )
 
 
-def report(size: int, samples: dict[str, list[Sample]]) -> None:
+def report(size: int, mix: str, samples: dict[str, list[Sample]]) -> None:
     def med(variant: str, attr: str) -> float:
         return float(statistics.median(getattr(s, attr) for s in samples[variant]))
 
     runs = len(samples["bare"])
-    print(f"\n{size:,} URLs, median of {runs} runs")
+    ran = [v for v in VARIANTS if samples[v]]
+    print(f"\n{size:,} URLs, {mix} mix, median of {runs} runs")
     print(
         f"  {'':28} {'wall s':>8} {'CPU s':>8} {'CPU ms/probe':>13} {'peak RSS MB':>12}"
         f" {'probes/s':>9} {'stored':>8} {'once each':>9} {'last start s':>13}"
     )
-    for variant in VARIANTS:
+    for variant in ran:
         wall, cpu = med(variant, "wall_s"), med(variant, "cpu_s")
         stored = [s.stored for s in samples[variant]]
         exact = all(s.stored == size and s.distinct == size for s in samples[variant])
@@ -246,7 +296,7 @@ def report(size: int, samples: dict[str, list[Sample]]) -> None:
             f" {med(variant, 'rss_mb'):12.0f} {size / wall:9.0f} {min(stored):8}"
             f" {'yes' if exact else 'NO':>9} {med(variant, 'last_start_s'):13.2f}"
         )
-    for variant in ("mysql", "sqlite"):
+    for variant in ran[1:]:
         print(
             f"  {LABELS[variant]} / {LABELS['bare']}: wall"
             f" {med(variant, 'wall_s') / med('bare', 'wall_s'):.2f}x,"
@@ -273,12 +323,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="rounds per size (median reported)")
     parser.add_argument("--concurrency", type=int, default=Settings().CONCURRENCY)
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per probe")
-    parser.add_argument("--only", default=",".join(VARIANTS), help="variants to run")
+    parser.add_argument("--only", default="bare,mysql,sqlite", help="variants to run")
+    parser.add_argument("--mix", default=",".join(MIXES), help="mixes of checks to run")
+    parser.add_argument(
+        "--loops", action="store_true", help="also run our cycles on asyncio's event loop"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.big:
         sizes.append(100_000)
-    variants = [v for v in VARIANTS if v in args.only.split(",")]
+    only = args.only.split(",")
+    if args.loops:
+        only += [f"{v}_asyncio" for v in only if v in ("mysql", "sqlite")]
+    variants = [v for v in VARIANTS if v in only]
+    mixes = [m for m in MIXES if m in args.mix.split(",")]
     fd_limit = raise_open_file_limit()
     farm, port = start_farm()
     closed = free_port()
@@ -287,34 +345,43 @@ def main() -> None:
         f" concurrency {args.concurrency}, timeout {args.timeout:g} s, {os.cpu_count()} CPUs,"
         f" open files limit {fd_limit:,}"
     )
-    per_probe: dict[int, dict[str, float]] = {}
+    per_probe: dict[tuple[str, int], dict[str, float]] = {}
+    peak_mb: dict[tuple[str, int], dict[str, float]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for size in sizes:
-                urls = make_urls(size, port, closed, seed=size)
-                samples: dict[str, list[Sample]] = {v: [] for v in VARIANTS}
-                for round_no in range(args.runs):
+            for mix in mixes:
+                for size in sizes:
+                    urls = make_urls(size, port, closed, seed=size, mix=mix)
+                    samples: dict[str, list[Sample]] = {v: [] for v in VARIANTS}
+                    for round_no in range(args.runs):
+                        for variant in variants:
+                            sample = run_variant(
+                                variant, urls, Path(tmp), args.concurrency, args.timeout, mix
+                            )
+                            samples[variant].append(sample)
+                            print(
+                                f"  {mix:10} {size:>7,} round {round_no + 1} {variant:14}:"
+                                f" {sample.wall_s:6.2f} s wall, {sample.cpu_s:6.2f} s CPU,"
+                                f" {sample.rss_mb:5.0f} MB, {sample.stored} stored,"
+                                f" {sample.success / size:.1%} success",
+                                flush=True,
+                            )
+                    if "bare" in variants:
+                        report(size, mix, samples)
+                    per_probe[mix, size] = {
+                        v: statistics.median(s.cpu_s for s in samples[v]) / size for v in variants
+                    }
+                    peak_mb[mix, size] = {
+                        v: statistics.median(s.rss_mb for s in samples[v]) for v in variants
+                    }
+                if 10_000 in sizes and 100_000 in sizes:
+                    print(f"\n{mix} mix, at 100,000 URLs / at 10,000 (1.0 = linear, flat):")
                     for variant in variants:
-                        sample = run_variant(
-                            variant, urls, Path(tmp), args.concurrency, args.timeout
-                        )
-                        samples[variant].append(sample)
+                        cpu = per_probe[mix, 100_000][variant] / per_probe[mix, 10_000][variant]
+                        rss = peak_mb[mix, 100_000][variant] / peak_mb[mix, 10_000][variant]
                         print(
-                            f"  {size:>7,} round {round_no + 1} {variant:6}: {sample.wall_s:6.2f} s"
-                            f" wall, {sample.cpu_s:6.2f} s CPU, {sample.rss_mb:5.0f} MB,"
-                            f" {sample.stored} stored, {sample.success / size:.1%} success",
-                            flush=True,
+                            f"  {LABELS[variant]:28} CPU per probe {cpu:.2f}x, peak RSS {rss:.2f}x"
                         )
-                if all(samples[v] for v in VARIANTS):
-                    report(size, samples)
-                per_probe[size] = {
-                    v: statistics.median(s.cpu_s for s in samples[v]) / size for v in variants
-                }
-            if 10_000 in per_probe and 100_000 in per_probe:
-                print("\nCPU per probe at 100,000 URLs / at 10,000 (1.0 = linear):")
-                for variant in variants:
-                    ratio = per_probe[100_000][variant] / per_probe[10_000][variant]
-                    print(f"  {LABELS[variant]:28} {ratio:.2f}x")
     finally:
         farm.terminate()
         farm.wait()

@@ -7,6 +7,7 @@ outside 127.0.0.0/8. What a URL gets is in its path:
 
     /ok/N        200 with a small body          /err/N     500
     /slow/MS/N   200 after MS milliseconds      /hang/N    headers never sent
+    /json/N      200 with a health-check JSON   /slowjson/MS/N  the same after MS milliseconds
 
 It speaks just enough HTTP/1.1 for a prober (GET, keep-alive, no request bodies) and is written on
 bare asyncio protocols so that its own cost stays small next to the client's it is there to measure.
@@ -26,6 +27,18 @@ import socket
 _BODY = b"<html><body>ok</body></html>\n"
 _OK = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(_BODY) + _BODY
+)
+# What a service's health endpoint typically answers (about 200 bytes): the assertion mix of
+# bench_compute.py looks for "healthy" in it and for $.status == "ok".
+_JSON_BODY = (
+    b'{"status": "ok", "message": "all systems healthy", "version": "2.14.1",'
+    b' "uptime_s": 1234567, "checks": {"database": {"status": "ok", "latency_ms": 3},'
+    b' "cache": {"status": "ok", "latency_ms": 1}, "queue": {"status": "ok", "depth": 12}}}'
+)
+_JSON = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    % len(_JSON_BODY)
+    + _JSON_BODY
 )
 _ERR = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
 _NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
@@ -67,12 +80,15 @@ class _Target(asyncio.Protocol):
         kind = parts[1] if len(parts) > 1 else b""
         if kind == b"ok":
             self._send(_OK)
+        elif kind == b"json":
+            self._send(_JSON)
         elif kind == b"err":
             self._send(_ERR)
-        elif kind == b"slow":
+        elif kind in (b"slow", b"slowjson"):
             delay = int(parts[2]) / 1000 if len(parts) > 2 and parts[2].isdigit() else 1.0
             loop = asyncio.get_running_loop()
-            handle = loop.call_later(delay, self._late, _OK)
+            answer = _OK if kind == b"slow" else _JSON
+            handle = loop.call_later(delay, self._late, answer)
             self._pending.add(handle)
         elif kind == b"hang":
             pass  # hold the connection open, answer nothing; the client's timeout ends it

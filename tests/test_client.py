@@ -6,6 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from service_monitor.check_spec import (
+    DEFAULT_CHECK,
+    REDACTED,
+    CheckSpec,
+    RequestSpec,
+    StatusAssertion,
+    TLSAssertion,
+)
 from service_monitor.client import (
     ApiClient,
     ApiError,
@@ -13,6 +21,7 @@ from service_monitor.client import (
     FieldError,
     Summary,
     TopItem,
+    WindowCount,
 )
 from service_monitor.models import Status
 from tests.api_process import api_process, store_checks
@@ -128,3 +137,42 @@ async def test_an_answer_that_is_not_the_apis_json_keeps_its_status_and_text() -
         with pytest.raises(ApiError) as error:
             await api.summary()
     assert (error.value.status, error.value.detail) == (404, "404: Not Found")
+
+
+async def test_client_adds_shows_and_edits_a_monitors_check(deployment: dict[str, str]) -> None:
+    check = CheckSpec(
+        request=RequestSpec(method="GET", headers={"Authorization": "Bearer c-77"}, timeout_s=1),
+        assertions=[StatusAssertion(type="status", codes=["2xx"])],
+        degraded_after_ms=500,
+    )
+    async with api_process(deployment) as base, ApiClient(base) as api:
+        added = await api.add_url("api", "https://api.example/", check=check, owner="ops")
+        assert added.owner == "ops"
+        assert added.check.request.headers == {"Authorization": REDACTED}
+        assert added.check.assertions == check.assertions
+        assert added.check.degraded_after_ms == 500
+        plain = await api.add_url("api", "https://api.example/")  # another check: allowed
+        assert plain.check == DEFAULT_CHECK
+
+        detail = await api.get_url(added.id)
+        assert detail.monitor == added
+        assert detail.checks == []
+        assert detail.counts["hour"] == WindowCount(0, 0, 0)
+        assert detail.tls_days_left is None
+
+        dry = await api.update_url(added.id, name="api v2", dry_run=True)
+        assert dry.changed == ["name"]
+        assert (await api.get_url(added.id)).monitor.name == "api"
+        # The check as shown, secrets redacted, sent back: nothing changes.
+        same = await api.update_url(added.id, check=added.check)
+        assert same.changed == []
+        cleared = await api.update_url(added.id, degraded_after_ms=None, owner=None)
+        assert cleared.changed == ["degraded_after_ms", "owner"]
+        assert (cleared.monitor.check.degraded_after_ms, cleared.monitor.owner) == (None, None)
+        assert [m.id for m in (await api.list_urls(owner="ops")).items] == []
+
+        with pytest.raises(ApiError) as refused:
+            await api.update_url(added.id, assertions=[TLSAssertion(type="tls", min_days=7)],
+                                 url="http://api.example/")  # fmt: skip
+        assert refused.value.status == 422
+        assert refused.value.detail.startswith("request.headers: the URL moves to another origin")

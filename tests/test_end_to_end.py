@@ -52,7 +52,7 @@ async def test_seed_commands_post_probe_and_count(
             assert code == 0, output
             assert "cycle done: 2 URLs probed" in output
             detail = await client.get(f"/urls/{posted.json()['id']}")
-            assert detail.json()["counts"]["hour"] == {"success": 2, "fail": 0}
+            assert detail.json()["counts"]["hour"] == {"success": 2, "fail": 0, "degraded": 0}
 
 
 async def test_run_local_repeats_cycles_until_stopped(

@@ -367,3 +367,77 @@ async def test_urls_list_search_keeps_the_monitors_whose_name_or_url_hold_the_te
         assert every.out.endswith("2 monitors matching 'billing'\n")
         none = await cli("urls", "list", "--search", "nothing", *api)
         assert none.out == "no monitors matching 'nothing' at offset 0 (of 0)\n"
+
+
+async def test_urls_add_with_a_check_then_show_and_edit_it(
+    deployment: dict[str, str], cli: CliRunner
+) -> None:
+    async with api_process(deployment) as base:
+        api = ("--api-url", base)
+        added = await cli(
+            "urls", "add", "api", "https://api.example/health", *api,
+            "--header", "Authorization: Bearer cli-s3cret", "--header", "X-Env: prod",
+            "--check-timeout", "1.5", "--assert", "status 2xx,301",
+            "--assert", "json $.status equals ok", "--assert", '{"type": "latency", "below_ms": 900}',
+            "--degraded-after", "400", "--owner", "ops",
+        )  # fmt: skip
+        assert added.code == 0, added.err
+        monitor_id = added.out.split()[2].rstrip(":")
+
+        shown = await cli("urls", "show", monitor_id, *api)
+        assert shown.code == 0, shown.err
+        assert shown.out.splitlines()[:12] == [
+            f"monitor {monitor_id}: api",
+            "url: https://api.example/health",
+            shown.out.splitlines()[2],  # state and creation time
+            "owner: ops",
+            "request: GET, timeout 1.5 s",
+            "  header Authorization: <redacted>",
+            "  header X-Env: prod",
+            "assertions:",
+            "  status 2xx, 301",
+            '  json $.status equals "ok"',
+            "  latency below 900 ms",
+            "degraded after: 400 ms",
+        ]
+        as_json = json.loads((await cli("urls", "show", monitor_id, "--json", *api)).out)
+        assert as_json["request"]["headers"]["Authorization"] == "<redacted>"
+        assert as_json["counts"]["hour"] == {"success": 0, "fail": 0, "degraded": 0}
+
+        dry = await cli("urls", "edit", monitor_id, "--check-timeout", "1", "--dry-run", *api)
+        assert (dry.code, dry.out) == (0, f"would change monitor {monitor_id}: request\n")
+        edited = await cli(
+            "urls", "edit", monitor_id, "--name", "api eu", "--assert", "status 200",
+            "--no-degraded", *api,
+        )  # fmt: skip
+        assert edited.out == (
+            f"changed monitor {monitor_id}: name, assertions, degraded_after_ms\n"
+        ), edited.err
+        again = await cli("urls", "edit", monitor_id, "--name", "api eu", *api)
+        assert again.out == f"monitor {monitor_id} unchanged\n"
+        listed = json.loads((await cli("urls", "list", "--owner", "ops", "--json", *api)).out)
+        [item] = listed["items"]
+        assert (item["name"], item["assertions"]) == (
+            "api eu",
+            [{"type": "status", "codes": [200]}],
+        )
+        table = await cli("urls", "list", "--owner", "ops", *api)
+        assert row(monitor_id, "api eu").search(table.out)
+        assert "│ GET, 1 assertion, owner ops │" in table.out
+        assert table.out.endswith("monitors 1-1 of 1 owned by 'ops'\n")
+        # The secret was kept through the edits (sent back redacted), and is never printed.
+        assert item["request"]["headers"]["Authorization"] == "<redacted>"
+        for ran in (added, shown, dry, edited, again):
+            assert "cli-s3cret" not in ran.out + ran.err
+
+        refused = await cli(
+            "urls", "add", "x", "https://x.example/", "--assert", "status 7xx", *api
+        )
+        assert refused.code == 1
+        assert refused.err.startswith("service-monitor: assertions.0.status.codes: '7xx' is not")
+        over = await cli("urls", "edit", monitor_id, "--check-timeout", "30", *api)
+        assert over.code == 1
+        assert over.err == (
+            "service-monitor: the API answered 422: request.timeout_s: 30 s is over TIMEOUT, the"
+            " most a check may take here (2 s)\n"
+        )

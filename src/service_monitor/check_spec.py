@@ -120,14 +120,19 @@ class RequestSpec(_Strict):
     def _consistent(self) -> RequestSpec:
         names = {name.lower() for name in self.headers}
         unknown = [n for n in self.secret_headers if n.lower() not in names]
+        # SpecLimitError's loc names the field each rule is about, for the API's 422.
         if unknown:
-            raise ValueError(f"secret_headers names headers that are not set: {unknown[0]!r}")
+            raise SpecLimitError(
+                ("secret_headers",), f"names headers that are not set: {unknown[0]!r}"
+            )
         if self.body is not None and self.method == "HEAD":
-            raise ValueError("a HEAD request sends no body")
+            raise SpecLimitError(("body",), "a HEAD request sends no body")
         if self.content_type is not None and self.body is None:
-            raise ValueError("content_type needs a body")
+            raise SpecLimitError(("content_type",), "content_type needs a body")
         if self.content_type is not None and "content-type" in names:
-            raise ValueError("give the Content-Type either as content_type or as a header")
+            raise SpecLimitError(
+                ("content_type",), "give the Content-Type either as content_type or as a header"
+            )
         return self
 
     def is_secret(self, header: str) -> bool:
@@ -197,7 +202,8 @@ def compile_pattern(pattern: str) -> regex.Pattern[str]:
         raise ValueError(f"regex {pattern[:100]!r} does not compile: {exc}") from None
 
 
-JSONValue = str | int | float | bool | None
+# Finite floats only: NaN and Infinity (which Python's json reads) have no JSON form to answer with.
+JSONValue = str | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
 
 
 class JSONAssertion(_Strict):
@@ -290,15 +296,16 @@ class CheckSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> CheckSpec:
         if self.request.method == "HEAD" and any(a.type in BODY_TYPES for a in self.assertions):
-            raise ValueError(
-                "a HEAD answer has no body: body and json assertions need another method"
+            raise SpecLimitError(
+                ("assertions",),
+                "a HEAD answer has no body: body and json assertions need another method",
             )
         if self.degraded_after_ms is not None:
             limit = self.latency_limit_ms()
             if limit is not None and self.degraded_after_ms >= limit:
-                raise ValueError(
-                    f"degraded_after_ms ({self.degraded_after_ms}) must be below the failure limit"
-                    f" ({limit} ms)"
+                raise SpecLimitError(
+                    ("degraded_after_ms",),
+                    f"{self.degraded_after_ms} ms must be below the failure limit ({limit} ms)",
                 )
         return self
 
@@ -376,7 +383,8 @@ class CheckSpec(_Strict):
 
 
 class SpecLimitError(ValueError):
-    """A valid spec this deployment (its settings) or this URL cannot run; `loc` is the field."""
+    """A spec this deployment (its settings) or this URL cannot run, or a rule across fields it
+    breaks; `loc` is the field, relative to the model that raised it (the API's 422 names it)."""
 
     def __init__(self, loc: tuple[str, ...], message: str) -> None:
         super().__init__(message)

@@ -8,11 +8,15 @@ URL. The key, when given, is sent as `Authorization: Bearer <key>` and never app
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
+
+from .check_spec import DEFAULT_CHECK, Assertion, CheckSpec, RequestSpec
 
 DEFAULT_TIMEOUT = 30.0  # seconds for one answer
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection
@@ -86,6 +90,59 @@ class Monitor:
     url: str
     created_at: str  # ISO 8601, UTC, as the API gives it
     state: str  # "pending" or "active"
+    # The check as the API shows it: secret header values are check_spec.REDACTED.
+    check: CheckSpec = DEFAULT_CHECK
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of a monitor, as GET /urls/{id} and the history give it."""
+
+    checked_at: str  # ISO 8601, UTC
+    status: str  # "success" or "fail"
+    http_status: int | None
+    latency_ms: int
+    cause: str | None
+    detail: str | None  # why it failed, one sentence; None for a success
+    degraded: bool
+    tls_expires_at: str | None  # ISO 8601, UTC; https answers only
+
+
+@dataclass(frozen=True)
+class WindowCount:
+    success: int
+    fail: int
+    degraded: int  # of the successes
+
+
+@dataclass(frozen=True)
+class MonitorDetail:
+    """GET /urls/{id}: the monitor, its newest checks first, its counts by window ("hour",
+    "week", "month") and the days left on its TLS certificate."""
+
+    monitor: Monitor
+    checks: list[CheckResult]
+    counts: dict[str, WindowCount]
+    tls_days_left: int | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """PATCH /urls/{id}: the monitor as it is (or, for a dry run, would be), and the fields whose
+    value differs from the stored one; empty: nothing changed."""
+
+    monitor: Monitor
+    changed: list[str]
+
+
+class Unset(enum.Enum):
+    """A PATCH field left out (kept as it is), where None means "clear it"."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
 
 
 @dataclass(frozen=True)
@@ -142,13 +199,48 @@ def _unexpected(response: httpx.Response, exc: Exception) -> ApiError:
 
 
 def _monitor(item: dict[str, Any]) -> Monitor:
+    # ValidationError (a ValueError) when the API answers a check this client cannot read.
+    check = CheckSpec.model_validate(
+        {
+            "request": item.get("request") or {},
+            "assertions": item.get("assertions") or [],
+            "degraded_after_ms": item.get("degraded_after_ms"),
+        }
+    )
+    owner = item.get("owner")
     return Monitor(
         id=int(item["id"]),
         name=str(item["name"]),
         url=str(item["url"]),
         created_at=str(item["created_at"]),
         state=str(item["state"]),
+        check=DEFAULT_CHECK if check == DEFAULT_CHECK else check,
+        owner=None if owner is None else str(owner),
     )
+
+
+def _check_result(item: dict[str, Any]) -> CheckResult:
+    http_status = item.get("http_status")
+    return CheckResult(
+        checked_at=str(item["checked_at"]),
+        status=str(item["status"]),
+        http_status=None if http_status is None else int(http_status),
+        latency_ms=int(item["latency_ms"]),
+        cause=item.get("cause"),
+        detail=item.get("detail"),
+        degraded=bool(item.get("degraded", False)),
+        tls_expires_at=item.get("tls_expires_at"),
+    )
+
+
+def check_fields(check: CheckSpec) -> dict[str, Any]:
+    """The check as the API's top-level monitor fields: request, assertions, degraded_after_ms."""
+    data = check.model_dump(mode="json")
+    return {
+        "request": data["request"],
+        "assertions": data["assertions"],
+        "degraded_after_ms": data["degraded_after_ms"],
+    }
 
 
 class ApiClient:
@@ -209,6 +301,7 @@ class ApiClient:
         json: Any = None,
     ) -> httpx.Response:
         try:
+            # Never logged here: a body may hold secret header values.
             response = await self._http.request(method, path, params=params, json=json)
         except httpx.TransportError as exc:
             raise ApiUnreachable(self.base_url, _reason(exc)) from None
@@ -238,13 +331,15 @@ class ApiClient:
             raise _unexpected(response, exc) from None
 
     async def list_urls(
-        self, limit: int = 100, offset: int = 0, q: str | None = None
+        self, limit: int = 100, offset: int = 0, q: str | None = None, *, owner: str | None = None
     ) -> MonitorPage:
         """GET /urls: a page of monitors by id; `q` (sent only when given) keeps those whose name
-        or URL contains it."""
+        or URL contains it, `owner` those with this owner label."""
         params: dict[str, str | int] = {"limit": limit, "offset": offset}
         if q is not None:
             params["q"] = q
+        if owner is not None:
+            params["owner"] = owner
         response = await self._request("GET", "/urls", params=params)
         try:
             body = response.json()
@@ -257,12 +352,80 @@ class ApiClient:
         except (ValueError, KeyError, TypeError) as exc:
             raise _unexpected(response, exc) from None
 
-    async def add_url(self, name: str, url: str) -> Monitor:
-        """POST /urls/: the new monitor. A URL already monitored raises ApiError 409 whose
-        `existing_id` is that monitor's id."""
-        response = await self._request("POST", "/urls/", json={"name": name, "url": url})
+    async def add_url(
+        self, name: str, url: str, *, check: CheckSpec | None = None, owner: str | None = None
+    ) -> Monitor:
+        """POST /urls/: the new monitor, with `check` (default: one GET, success below 400) and
+        `owner`. A URL already monitored with the same check raises ApiError 409 whose
+        `existing_id` is that monitor's id; a refused field, ApiError 422 naming it."""
+        body: dict[str, Any] = {"name": name, "url": url}
+        if check is not None and check != DEFAULT_CHECK:
+            body |= check_fields(check)
+        if owner is not None:
+            body["owner"] = owner
+        response = await self._request("POST", "/urls/", json=body)
         try:
             return _monitor(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _unexpected(response, exc) from None
+
+    async def get_url(self, monitor_id: int) -> MonitorDetail:
+        """GET /urls/{id}: the monitor (secrets redacted), its newest checks and counts
+        (ApiError 404 when there is no such monitor)."""
+        response = await self._request("GET", f"/urls/{monitor_id}")
+        try:
+            body = response.json()
+            counts = {
+                window: WindowCount(int(c["success"]), int(c["fail"]), int(c.get("degraded", 0)))
+                for window, c in body["counts"].items()
+            }
+            days = body.get("tls_days_left")
+            return MonitorDetail(
+                monitor=_monitor(body),
+                checks=[_check_result(c) for c in body["checks"]],
+                counts=counts,
+                tls_days_left=None if days is None else int(days),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise _unexpected(response, exc) from None
+
+    async def update_url(
+        self,
+        monitor_id: int,
+        *,
+        name: str | None = None,
+        url: str | None = None,
+        request: RequestSpec | None = None,
+        assertions: Sequence[Assertion] | None = None,
+        degraded_after_ms: int | Unset | None = UNSET,
+        owner: str | Unset | None = UNSET,
+        check: CheckSpec | None = None,
+        dry_run: bool = False,
+    ) -> Change:
+        """PATCH /urls/{id}: change the fields given (None, or UNSET where None clears: left as
+        they are). `check` sets request, assertions and degraded_after_ms at once. A secret
+        header's value given as REDACTED keeps the stored one. With `dry_run`, nothing is
+        written: the answer says what would change."""
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if url is not None:
+            body["url"] = url
+        if check is not None:
+            body |= check_fields(check)
+        if request is not None:
+            body["request"] = request.model_dump(mode="json")
+        if assertions is not None:
+            body["assertions"] = [a.model_dump(mode="json") for a in assertions]
+        if not isinstance(degraded_after_ms, Unset):
+            body["degraded_after_ms"] = degraded_after_ms
+        if not isinstance(owner, Unset):
+            body["owner"] = owner
+        params: dict[str, str | int] = {"dry_run": "true"} if dry_run else {}
+        response = await self._request("PATCH", f"/urls/{monitor_id}", params=params, json=body)
+        try:
+            answer = response.json()
+            return Change(_monitor(answer), [str(f) for f in answer["changed"]])
         except (ValueError, KeyError, TypeError) as exc:
             raise _unexpected(response, exc) from None
 

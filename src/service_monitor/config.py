@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import ssl
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -139,6 +140,11 @@ class Settings(BaseSettings):
         description="seconds the cache is left alone after it failed, before it is tried again",
     )
     USER_AGENT: str = Field("service-monitor/0.1", description="User-Agent header of every probe")
+    PROBE_CA_BUNDLE: Path | None = Field(
+        None,
+        description="PEM file of extra CA certificates the probes trust (internal CAs), on top of"
+        " the system's; TLS verification itself is never turned off",
+    )
     LOG_LEVEL: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="log level")
 
     @field_validator("API_KEYS", mode="before")
@@ -165,6 +171,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not a CIDR range ({exc}){hint}") from None
         return networks
 
+    @field_validator("PROBE_CA_BUNDLE", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # An empty variable (a template's placeholder) means none, not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("PROBE_CA_BUNDLE")
+    @classmethod
+    def _ca_bundle(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            probe_ssl_context(path)  # ValueError saying why it cannot be used
+        return path
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.MIN_POOL > self.MAX_POOL:
@@ -182,6 +201,25 @@ class Settings(BaseSettings):
     @property
     def uses_redis(self) -> bool:
         return bool(self.CACHE_ADDRESS)
+
+
+def probe_ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
+    """The TLS context of the probes: the system's trusted CAs plus those of `ca_bundle`, always
+    verifying the certificate and the host name. ValueError saying why the bundle is unusable."""
+    context = ssl.create_default_context()
+    if ca_bundle is None:
+        return context
+    try:
+        context.load_verify_locations(cafile=ca_bundle)
+    except FileNotFoundError:
+        raise ValueError("no such file") from None
+    except IsADirectoryError:
+        raise ValueError("is a directory, not a PEM file") from None
+    except PermissionError:
+        raise ValueError("cannot be read (permission denied)") from None
+    except (ssl.SSLError, OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"is not a PEM file of CA certificates ({exc})") from None
+    return context
 
 
 def _comma_separated(value: Any) -> Any:

@@ -18,8 +18,10 @@ class MonitorNotFound(ServiceMonitorError):
 
 
 class DuplicateURL(ServiceMonitorError):
-    def __init__(self, url: str, existing_id: int) -> None:
-        super().__init__(f"url {url!r} is already monitored as monitor {existing_id}")
+    def __init__(self, url: str, existing_id: int, *, same_check: bool = False) -> None:
+        # same_check: said when the check is not the default, where one URL may have several.
+        what = "with the same check " if same_check else ""
+        super().__init__(f"url {url!r} is already monitored {what}as monitor {existing_id}")
         self.url = url
         self.existing_id = existing_id
 

@@ -13,3 +13,10 @@ def configure_logging(level: str) -> None:
     )
     # aiohttp and apscheduler are chatty at INFO about things that are ours to report.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # The database drivers log each statement with its parameters at DEBUG: a monitor's check
+    # holds secret header values, which are never logged, so they stop at INFO even then.
+    for driver in DRIVER_LOGGERS:
+        logging.getLogger(driver).setLevel(max(logging.INFO, logging.getLevelName(level)))
+
+
+DRIVER_LOGGERS = ("aiosqlite", "asyncmy", "aiomysql")

@@ -116,9 +116,9 @@ async def test_one_monitor_with_its_recent_checks_and_counts(
     assert len(body["checks"]) == 20
     assert body["checks"][0]["latency_ms"] == 10
     assert body["counts"] == {
-        "hour": {"success": 31, "fail": 0},
-        "week": {"success": 31, "fail": 1},
-        "month": {"success": 31, "fail": 2},
+        "hour": {"success": 31, "fail": 0, "degraded": 0},
+        "week": {"success": 31, "fail": 1, "degraded": 0},
+        "month": {"success": 31, "fail": 2, "degraded": 0},
     }
 
 

@@ -13,7 +13,14 @@ from playwright.sync_api import Browser, expect
 
 from service_monitor.models import Cause, Check, Status
 from tests.browser.conftest import Api, Tab, open_tab, serve
-from tests.browser.seed import add_check, failed_days_ago, name, record_cycle
+from tests.browser.seed import (
+    DEGRADED_AFTER_MS,
+    add_check,
+    failed_days_ago,
+    name,
+    record_cycle,
+    tls_days,
+)
 from tests.conftest import run_aside
 from tests.servers import server_env
 
@@ -58,6 +65,11 @@ def test_the_dashboard_shows_the_summary_the_top_lists_and_a_page_of_monitors(ta
     expect(rows(tab).first.locator("td.name")).to_have_text("site 0001")
     expect(page.locator("#page-info")).to_have_text(f"1–25 of {total:,}")
     expect(rows(tab).first.locator("svg.strip rect")).to_have_count(24)
+    expect(rows(tab).first.locator("td.tls-col")).to_have_text(f"{tls_days(1)} d")
+    # Site 9 has a degraded limit and its newest check passed slower than it.
+    ninth = rows(tab).nth(8)
+    expect(ninth.locator("td.name")).to_have_text(name(9))
+    expect(ninth.locator(".badge")).to_have_text("degraded")
     expect(page.locator("#cycle")).to_contain_text("Last cycle")
     tab.screenshot("dashboard")
     assert all(url.startswith(tab.api.base + "/") for url in tab.requests), tab.requests
@@ -187,6 +199,11 @@ def test_a_monitors_page_shows_its_checks_over_time_and_its_failures(tab: Tab) -
     expect(failures).to_have_count(6)  # every check of its past hour failed
     expect(failures.first).to_contain_text("http status")
     expect(failures.first).to_contain_text("503")
+    expect(failures.first.locator(".detail-col")).to_have_text("status 503 is not below 400")
+    flags = page.locator("#detail-flags")
+    expect(flags.locator(".badge")).to_have_text("down")
+    expect(flags).to_contain_text("status 503 is not below 400")
+    expect(flags.locator(".tls")).to_contain_text(f"TLS certificate: {tls_days(50)} days left")
     expect(page.locator("#recent tbody tr")).to_have_count(6)
     tab.screenshot("monitor-day")
     page.get_by_role("button", name="7 d").click()
@@ -208,6 +225,22 @@ def test_a_monitors_page_shows_the_latency_of_a_monitor_that_succeeds(tab: Tab) 
     expect(page.locator("#detail-name")).to_have_text(name(1))
     expect(page.locator("#latency-chart svg circle")).not_to_have_count(0)
     expect(page.locator("#failures tbody tr")).to_contain_text("No failure in this span.")
+    assert_no_console_error(tab)
+
+
+def test_a_monitor_with_a_degraded_limit_shows_its_degraded_checks(tab: Tab) -> None:
+    tab.open(f"/#/monitors/{monitor_id(tab.api, name(18))}")
+    page = tab.page
+    expect(page.locator("#detail-name")).to_have_text(name(18))
+    flags = page.locator("#detail-flags")
+    expect(flags.locator(".badge")).to_have_text("degraded")
+    expect(flags).to_contain_text(f"over the degraded limit of {DEGRADED_AFTER_MS} ms")
+    expect(flags.locator(".degraded-counts")).to_contain_text("Degraded: 1 in the past hour")
+    expect(page.locator("#settings-view")).to_contain_text(
+        f"slower than {DEGRADED_AFTER_MS} ms is flagged degraded"
+    )
+    expect(page.locator("#recent tbody tr").first.locator(".badge")).to_have_text("degraded")
+    tab.screenshot("monitor-degraded")
     assert_no_console_error(tab)
 
 

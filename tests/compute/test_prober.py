@@ -235,6 +235,9 @@ async def test_200_is_a_success_stamped_with_its_start_time(
     assert check.monitor_id == 7
     assert check.status is Status.SUCCESS
     assert check.cause is None
+    assert check.detail is None
+    assert not check.degraded
+    assert check.tls_expires_at is None  # plain http
     assert check.http_status == 200
     assert before <= check.checked_at <= after
     assert 0 <= check.latency_ms < TIMEOUT * 1000
@@ -249,6 +252,7 @@ async def test_status_of_400_or_more_is_a_http_status_failure(
     assert check.status is Status.FAIL
     assert check.cause is Cause.HTTP_STATUS
     assert check.http_status == code
+    assert check.detail == f"status {code} is not below 400"
     assert 0 <= check.latency_ms < TIMEOUT * 1000
 
 
@@ -298,6 +302,7 @@ async def test_hung_server_is_recorded_as_timeout_cut_at_the_timeout(
     assert check.status is Status.FAIL
     assert check.cause is Cause.TIMEOUT
     assert check.http_status is None
+    assert check.detail == "timeout: no answer within 1 s"
     assert elapsed < TIMEOUT + SLACK
     assert TIMEOUT * 1000 * 0.9 <= check.latency_ms < (TIMEOUT + SLACK) * 1000
 
@@ -314,6 +319,7 @@ async def test_server_trickling_a_body_is_a_timeout_not_a_success(
     assert check.status is Status.FAIL
     assert check.cause is Cause.TIMEOUT
     assert check.http_status == 200
+    assert check.detail == "timeout: status 200 came, but not the body within 1 s"
     assert elapsed < TIMEOUT + SLACK
     assert check.latency_ms >= TIMEOUT * 1000 * 0.9
 
@@ -389,6 +395,7 @@ async def test_one_hop_more_than_max_redirects_is_too_many_redirects(
 
     assert check.status is Status.FAIL
     assert check.cause is Cause.TOO_MANY_REDIRECTS
+    assert check.detail == "too many redirects: more than 3 followed"
     assert check.http_status == 302  # the last response received was a redirect
 
 
@@ -424,6 +431,7 @@ async def test_refused_port_is_a_connect_failure(
     assert check.status is Status.FAIL
     assert check.cause is Cause.CONNECT
     assert check.http_status is None
+    assert check.detail == "connect: connection refused"
     assert check.latency_ms < TIMEOUT * 1000
 
 
@@ -431,12 +439,16 @@ async def test_refused_port_is_a_connect_failure(
 # not CONNECT: the connection was made and the server spoke, by hanging up (aiohttp's
 # ServerDisconnectedError).
 @pytest.mark.parametrize(
-    ("failing_url", "cause"),
+    ("failing_url", "cause", "detail"),
     [
-        ("unknown_host_url", Cause.DNS),
-        ("untrusted_https_url", Cause.TLS),
-        ("closing_url", Cause.INVALID_RESPONSE),
-        ("garbage_url", Cause.INVALID_RESPONSE),
+        ("unknown_host_url", Cause.DNS, "dns: does-not-exist.invalid does not resolve ("),
+        ("untrusted_https_url", Cause.TLS, "tls: certificate verify failed: "),
+        (
+            "closing_url",
+            Cause.INVALID_RESPONSE,
+            "invalid response: the server closed the connection without an answer",
+        ),
+        ("garbage_url", Cause.INVALID_RESPONSE, "invalid response: not an HTTP answer: "),
     ],
     indirect=["failing_url"],
     ids=[
@@ -447,13 +459,15 @@ async def test_refused_port_is_a_connect_failure(
     ],
 )
 async def test_a_failure_before_any_status_is_recorded_with_its_cause(
-    session: aiohttp.ClientSession, failing_url: str, cause: Cause
+    session: aiohttp.ClientSession, failing_url: str, cause: Cause, detail: str
 ) -> None:
     check = await _probe(session, failing_url)
 
     assert check.status is Status.FAIL
     assert check.cause is cause
     assert check.http_status is None
+    assert check.detail is not None
+    assert check.detail.startswith(detail), check.detail
 
 
 @pytest.fixture
@@ -477,6 +491,8 @@ async def test_malformed_url_comes_back_as_a_failed_check_not_an_exception(
     assert check.status is Status.FAIL
     assert check.cause is Cause.INVALID_RESPONSE
     assert check.http_status is None
+    assert check.detail is not None
+    assert check.detail.startswith("invalid response: ")
 
 
 # -- many at once -------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
+import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from service_monitor.check_spec import DEFAULT_CHECK, HTTP_METHODS, CheckSpec
 from service_monitor.compute.prober import open_probe_session, probe
 from service_monitor.compute.resolver import GuardedConnector
 from service_monitor.config import Settings, load_settings
@@ -53,7 +55,9 @@ async def listening(host: str, *, redirect_to: str | None = None) -> AsyncIterat
             head = await reader.readuntil(b"\r\n\r\n")
             listener.paths.append(head.split(b" ", 2)[1].decode())
             if redirect_to is None:
-                response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"
+                if not head.startswith(b"HEAD "):  # a HEAD answer has no body
+                    response += "ok"
             else:
                 response = (
                     f"HTTP/1.1 302 Found\r\nLocation: {redirect_to}\r\n"
@@ -105,11 +109,14 @@ class FixedResolver(AbstractResolver):
 
 
 async def probe_once(
-    url: str, settings: Settings = GUARDED, resolver: AbstractResolver | None = None
+    url: str,
+    settings: Settings = GUARDED,
+    resolver: AbstractResolver | None = None,
+    spec: CheckSpec = DEFAULT_CHECK,
 ) -> Check:
     async with open_probe_session(settings, resolver=resolver) as session:
         return await probe(
-            session, Target(1, url), timeout=2.0, max_body_bytes=1024, max_redirects=5
+            session, Target(1, url, spec), timeout=2.0, max_body_bytes=1024, max_redirects=5
         )
 
 
@@ -233,3 +240,35 @@ async def test_with_allow_private_targets_loopback_is_probed_through_plain_aioht
             assert isinstance(session.connector, GuardedConnector)
     assert (check.status, check.http_status) == (Status.SUCCESS, 200)
     assert internal.paths == ["/ok"]
+
+
+def _sending(method: str) -> CheckSpec:
+    """A check with `method`, a header and (where the method may have one) a body."""
+    request: dict[str, object] = {"method": method, "headers": {"X-Token": "t"}}
+    if method != "HEAD":
+        request |= {"body": '{"a": 1}', "content_type": "application/json"}
+    return CheckSpec.model_validate({"request": request})
+
+
+@pytest.mark.parametrize("method", HTTP_METHODS)
+async def test_the_guard_blocks_every_method_without_a_connection(method: str) -> None:
+    spec = _sending(method)
+    async with listening("127.0.0.1") as internal:
+        literal = await probe_once(f"{internal.base}/ok", spec=spec)
+        named = await probe_once(f"http://localhost:{internal.port}/ok", spec=spec)
+        async with listening("127.0.0.2", redirect_to=f"{internal.base}/ok") as public:
+            redirected = await probe_once(f"{public.base}/start", ALLOWING_127_0_0_2, spec=spec)
+    for check in (literal, named, redirected):
+        assert_blocked(check)
+        assert check.detail is not None
+        assert check.detail.startswith("blocked: 127.0.0.1 is a loopback address")
+    assert public.paths == ["/start"]
+    assert internal.connections == 0
+
+
+@pytest.mark.parametrize("method", HTTP_METHODS)
+async def test_the_allow_list_lets_every_method_through(method: str) -> None:
+    async with listening("127.0.0.2") as allowed:
+        check = await probe_once(f"{allowed.base}/ok", ALLOWING_127_0_0_2, spec=_sending(method))
+    assert (check.status, check.http_status) == (Status.SUCCESS, 200)
+    assert allowed.paths == ["/ok"]

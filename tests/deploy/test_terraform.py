@@ -30,6 +30,8 @@ DELIBERATELY_UNSET = {
     # The embedded SQLite store's file: never opened once DB_ADDRESS and CACHE_ADDRESS are set,
     # and the containers' file system is read-only anyway.
     "SQLITE_PATH": "embedded store only",
+    # A file inside the container: only an image built with an internal CA's PEM sets it.
+    "PROBE_CA_BUNDLE": "a file baked into a custom image",
 }
 # Names set in the task definitions ahead of the application reading them, each with what it is
 # for: the test fails once one becomes a Settings field, so that it is moved out of here.

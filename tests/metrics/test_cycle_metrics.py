@@ -1,6 +1,7 @@
 """The compute's metrics: each cycle adds its probes (by status and cause), their latencies and its
 duration to counters in the cache, so an API scrape shows them though another process ran the
-cycle; cycles by outcome and the last successful one come from the store."""
+cycle (degraded successes too, counted apart); cycles by outcome and the last successful one come
+from the store."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import pytest
 from service_monitor.api.app import create_app
 from service_monitor.cache import open_cache
 from service_monitor.cache.redis import RedisCache
+from service_monitor.compute.sinks import TallySink
 from service_monitor.compute.worker import Compute
-from service_monitor.models import CycleOutcome
+from service_monitor.metrics.compute import cycle_increments, publish_cycle
+from service_monitor.models import Cause, Check, CycleOutcome, Status
 from service_monitor.services import Services
 from service_monitor.storage import open_storage
 from service_monitor.storage.sqlite import SQLiteStorage
@@ -170,3 +173,35 @@ async def test_a_cycle_whose_metrics_cannot_be_written_still_succeeds(
     assert report.stored == 1
     assert totals.by_outcome[CycleOutcome.DONE] == 1
     assert any("cycle metrics not recorded" in r.getMessage() for r in caplog.records)
+
+
+async def test_degraded_successes_are_counted_beside_the_probes_by_status(
+    services: Services,
+) -> None:
+    # The cycle's own tally, as the probe loop feeds it: degraded successes among the others.
+    for degraded_in_cycle in (2, 1):
+        tally = TallySink()
+        for index in range(3):
+            tally.add(Check(1, 0.0, Status.SUCCESS, 200, 900, degraded=index < degraded_in_cycle))
+        tally.add(Check(2, 0.0, Status.FAIL, 503, 9, Cause.ASSERTION, "status 503"))
+        increments = cycle_increments(
+            tally, outcome=CycleOutcome.DONE, duration_s=1.0, stored=4, lost=0
+        )
+        assert await publish_cycle(services.cache, increments)
+
+    scraped = await scrape_from_another_process(services)
+
+    assert scraped.value("service_monitor_probes_degraded_total") == 3
+    assert scraped.value(PROBES, status="success", cause="none") == 6  # degraded ones included
+    assert scraped.value(PROBES, status="fail", cause="assertion") == 2
+
+
+async def test_no_degraded_probe_yet_is_a_zero_not_a_missing_series(
+    services: Services, base_url: str
+) -> None:
+    await monitor_targets(services, base_url)
+    await compute_for(services).cycle()
+
+    scraped = await scrape_from_another_process(services)
+
+    assert scraped.value("service_monitor_probes_degraded_total") == 0

@@ -9,8 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..check_spec import SpecLimitError
 from ..errors import DuplicateURL, MonitorNotFound, TargetRefused, Unavailable
 from .auth import SCHEME, KeyMissing, KeyRefused
 from .schemas import ConflictBody, ErrorBody, ValidationErrorBody
@@ -36,6 +38,26 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+def _loc(error: Any) -> tuple[Any, ...]:
+    """The error's place; a rule across fields (check_spec.SpecLimitError) adds the field it is
+    about to the model's place, so `degraded_after_ms` is named rather than the whole body."""
+    loc = tuple(error.get("loc", ()))
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, SpecLimitError):
+        loc += cause.loc
+    return loc
+
+
+def body_invalid(exc: ValidationError, *prefix: str | int) -> RequestValidationError:
+    """A model built from the body inside a route (the check spec a PATCH merges) as the 422
+    FastAPI gives for the body itself: each error's place under ("body", *prefix)."""
+    errors = [
+        {**error, "loc": ("body", *prefix, *error.get("loc", ()))}
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+    return RequestValidationError(errors)
+
+
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     bad_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
@@ -50,7 +72,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     errors = []
     messages = []
     for error in exc.errors():
-        loc = tuple(error.get("loc", ()))
+        loc = _loc(error)
         msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         errors.append({"loc": list(loc), "msg": msg, "type": str(error.get("type", ""))})
         messages.append(f"{_field(loc)}: {msg}")
@@ -82,6 +104,14 @@ async def _target_refused(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"url: {exc.reason}", "errors": [error]}, status_code=422)
 
 
+async def _spec_limit(_: Request, exc: Exception) -> JSONResponse:
+    # A check this deployment cannot run (a timeout over TIMEOUT...): a bad field like any other.
+    assert isinstance(exc, SpecLimitError)
+    loc = ["body", *exc.loc]
+    error = {"loc": loc, "msg": str(exc), "type": "value_error"}
+    return JSONResponse({"detail": f"{_field(tuple(loc))}: {exc}", "errors": [error]}, 422)
+
+
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Unavailable)
     log.error("answered 503: %s", exc)
@@ -108,6 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MonitorNotFound, _not_found)
     app.add_exception_handler(DuplicateURL, _duplicate)
     app.add_exception_handler(TargetRefused, _target_refused)
+    app.add_exception_handler(SpecLimitError, _spec_limit)
     app.add_exception_handler(Unavailable, _unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -46,3 +46,12 @@ SearchParam = Annotated[
     str | None,
     Query(max_length=200, description="only monitors whose name or URL holds this text"),
 ]
+DryRunParam = Annotated[
+    bool,
+    BeforeValidator(_flag),
+    Query(description="true: validate and answer what would change, writing nothing"),
+]
+OwnerParam = Annotated[
+    str | None,
+    Query(min_length=1, max_length=100, description="only the monitors with this owner label"),
+]

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..check_spec import (
+    MAX_ASSERTIONS,
+    MAX_LATENCY_MS,
+    MAX_OWNER_LENGTH,
+    REDACTED,
+    Assertion,
+    CheckSpec,
+    RequestSpec,
+    validate_owner,
+)
 from ..models import (
     MAX_NAME_LENGTH,
     MAX_URL_LENGTH,
@@ -24,21 +36,66 @@ from ..models import (
 )
 
 
+def as_response(model: BaseModel) -> Response:
+    """The model as a JSON answer, serialised once: FastAPI would validate a returned model again
+    against the route's response_model, compiling every monitor's regexes and JSON paths a
+    second time (a page of 1000 monitors)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+_REQUEST_DOC = (
+    "the request each check sends (default: GET, no headers, TIMEOUT, redirects followed); header"
+    f" values of Authorization, Cookie, Proxy-Authorization and of `secret_headers` are returned"
+    f" as {REDACTED!r}, and {REDACTED!r} sent back in a PATCH keeps the stored value"
+)
+_ASSERTIONS_DOC = (
+    "conditions the answer must all meet, each discriminated by `type`: status, body, json,"
+    " header, latency, tls; none: success is a final status below 400"
+)
+_DEGRADED_DOC = (
+    "a passing answer slower than this many milliseconds is a success flagged `degraded`; below"
+    " the latency assertion's limit and the timeout; null: never degraded"
+)
+_OWNER_DOC = (
+    "a label for the monitors one file manages (`service-monitor apply`); null: none. Not"
+    " unique: GET /urls?owner= lists a label's monitors"
+)
+FULL_EXAMPLE: dict[str, Any] = {
+    "name": "api",
+    "url": "https://api.example.com/health",
+    "request": {"method": "GET", "headers": {"Authorization": "Bearer x"}, "timeout_s": 5},
+    "assertions": [
+        {"type": "status", "codes": ["2xx"]},
+        {"type": "json", "path": "$.status", "op": "equals", "value": "ok"},
+    ],
+    "degraded_after_ms": 800,
+}
+
+
 class MonitorIn(BaseModel):
-    """A URL to monitor."""
+    """A URL to monitor, and optionally how to check it (the bare {name, url} is the default
+    check: one GET, success below 400)."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"name": "a", "url": "http://www.a.com"}]},
+        json_schema_extra={"examples": [{"name": "a", "url": "http://www.a.com"}, FULL_EXAMPLE]},
     )
 
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="printable characters")
     url: str = Field(
         min_length=1, max_length=MAX_URL_LENGTH, description="absolute http:// or https:// URL"
+    )
+    request: RequestSpec = Field(default_factory=RequestSpec, description=_REQUEST_DOC)
+    assertions: list[Assertion] = Field(
+        default_factory=list, max_length=MAX_ASSERTIONS, description=_ASSERTIONS_DOC
+    )
+    degraded_after_ms: int | None = Field(None, ge=1, le=MAX_LATENCY_MS, description=_DEGRADED_DOC)
+    owner: str | None = Field(
+        None, min_length=1, max_length=MAX_OWNER_LENGTH, description=_OWNER_DOC
     )
 
     @field_validator("name")
@@ -51,6 +108,65 @@ class MonitorIn(BaseModel):
     def _url(cls, value: str) -> str:
         return validate_url(value)
 
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        return validate_owner(value)
+
+
+# Fields a PATCH may change, in the order `changed` lists them.
+PATCH_FIELDS = ("name", "url", "request", "assertions", "degraded_after_ms", "owner")
+ChangedField = Literal["name", "url", "request", "assertions", "degraded_after_ms", "owner"]
+
+
+class MonitorPatch(BaseModel):
+    """The fields to change; those left out keep their value. `request` and `assertions` are
+    replaced whole. null clears `degraded_after_ms` and `owner`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "api (EU)"},
+                {"assertions": [{"type": "status", "codes": [200, 204]}]},
+                {"request": {"method": "GET", "headers": {"Authorization": REDACTED}}},
+            ]
+        },
+    )
+    # Typed without None but defaulting to it: a default is not validated, so a field left out is
+    # None (the route reads model_fields_set), while an explicit null is refused by its type.
+    name: str = Field(  # type: ignore[assignment]
+        None, min_length=1, max_length=MAX_NAME_LENGTH, description="printable characters"
+    )
+    url: str = Field(  # type: ignore[assignment]
+        None, min_length=1, max_length=MAX_URL_LENGTH, description="absolute http(s) URL"
+    )
+    request: RequestSpec = Field(None, description=_REQUEST_DOC)  # type: ignore[assignment]
+    assertions: list[Assertion] = Field(
+        None,  # type: ignore[arg-type]
+        max_length=MAX_ASSERTIONS,
+        description=_ASSERTIONS_DOC,
+    )
+    degraded_after_ms: int | None = Field(None, ge=1, le=MAX_LATENCY_MS, description=_DEGRADED_DOC)
+    owner: str | None = Field(
+        None, min_length=1, max_length=MAX_OWNER_LENGTH, description=_OWNER_DOC
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return validate_name(value)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return validate_url(value)
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        return validate_owner(value)
+
 
 class MonitorOut(BaseModel):
     id: int
@@ -60,16 +176,51 @@ class MonitorOut(BaseModel):
     state: Literal["pending", "active"] = Field(
         description="pending: accepted, probed from the next cycle on; active: probed every cycle"
     )
+    request: RequestSpec = Field(description=f"secret header values shown as {REDACTED!r}")
+    assertions: list[Assertion]
+    degraded_after_ms: int | None
+    owner: str | None
 
     @classmethod
     def of(cls, monitor: Monitor) -> MonitorOut:
-        return cls(
-            id=monitor.id,
-            name=monitor.name,
-            url=monitor.url,
-            created_at=_utc(monitor.created_at),
-            state="active" if monitor.state is MonitorState.ACTIVE else "pending",
-        )
+        return cls(**monitor_fields(monitor))
+
+
+def public_request(spec: CheckSpec) -> RequestSpec:
+    """The spec's request with every secret header value replaced by REDACTED."""
+    request = spec.request
+    if not request.headers:
+        return request
+    headers = {
+        name: REDACTED if request.is_secret(name) else value
+        for name, value in request.headers.items()
+    }
+    # model_copy: the spec was validated when stored; redacting keeps it valid
+    return request.model_copy(update={"headers": headers})
+
+
+def monitor_fields(monitor: Monitor) -> dict[str, Any]:
+    """MonitorOut's fields of `monitor`, secrets redacted: what every read of a monitor shows."""
+    return {
+        "id": monitor.id,
+        "name": monitor.name,
+        "url": monitor.url,
+        "created_at": _utc(monitor.created_at),
+        "state": "active" if monitor.state is MonitorState.ACTIVE else "pending",
+        "request": public_request(monitor.check),
+        "assertions": list(monitor.check.assertions),
+        "degraded_after_ms": monitor.check.degraded_after_ms,
+        "owner": monitor.owner,
+    }
+
+
+class MonitorChange(MonitorOut):
+    """A PATCH's answer: the monitor as it is now (with dry_run: as it would be)."""
+
+    changed: list[ChangedField] = Field(
+        description="the fields whose value differs from the stored one (secret header values"
+        " compared too); empty: nothing changed, nothing was written"
+    )
 
 
 class MonitorPage(BaseModel):
@@ -85,6 +236,14 @@ class CheckOut(BaseModel):
     http_status: int | None = Field(description="status of the final response, if one came")
     latency_ms: int
     cause: Cause | None = Field(description="why it failed; null for a success")
+    detail: str | None = Field(
+        description="why it failed, one sentence naming the condition and what was seen"
+        ' ("status 503 is not one of 2xx"); null for a success'
+    )
+    degraded: bool = Field(description="a success slower than the monitor's degraded_after_ms")
+    tls_expires_at: datetime | None = Field(
+        description="when the server's certificate expires (https answers); null otherwise"
+    )
 
     @classmethod
     def of(cls, check: Check) -> CheckOut:
@@ -94,16 +253,29 @@ class CheckOut(BaseModel):
             http_status=check.http_status,
             latency_ms=check.latency_ms,
             cause=check.cause,
+            detail=check.detail,
+            degraded=check.degraded,
+            tls_expires_at=None if check.tls_expires_at is None else _utc(check.tls_expires_at),
         )
+
+
+def tls_days_left(checks: list[Check], now: float) -> int | None:
+    """Whole days until the certificate seen by the newest of `checks` (newest first) that saw
+    one expires; negative once expired; None when none saw a certificate."""
+    for check in checks:
+        if check.tls_expires_at is not None:
+            return math.floor((check.tls_expires_at - now) / 86400)
+    return None
 
 
 class StatusCounts(BaseModel):
     success: int
     fail: int
+    degraded: int = Field(description="of the successes, those flagged degraded")
 
     @classmethod
     def of(cls, counts: Counts) -> StatusCounts:
-        return cls(success=counts.success, fail=counts.fail)
+        return cls(success=counts.success, fail=counts.fail, degraded=counts.degraded)
 
 
 class WindowCounts(BaseModel):
@@ -115,6 +287,10 @@ class WindowCounts(BaseModel):
 class MonitorDetail(MonitorOut):
     checks: list[CheckOut] = Field(description="the newest checks first, at most 20")
     counts: WindowCounts = Field(description="checks in the past hour, 7 days and 30 days")
+    tls_days_left: int | None = Field(
+        description="whole days until the certificate of the newest https answer expires"
+        " (negative: expired); null when no recent check saw one"
+    )
 
 
 def _ratio(bucket: Bucket) -> float | None:
@@ -147,6 +323,10 @@ class OverviewItem(MonitorOut):
     last_check: CheckOut | None = Field(description="the newest check; null before the first")
     uptime: Uptime
     strip: list[StripBucket] = Field(description="24 hourly buckets, oldest first")
+    tls_days_left: int | None = Field(
+        description="whole days until the certificate the last check saw expires; null when it"
+        " saw none"
+    )
 
 
 class OverviewPage(BaseModel):
@@ -227,7 +407,7 @@ class ErrorBody(BaseModel):
 
 
 class ConflictBody(ErrorBody):
-    id: int = Field(description="id of the monitor that already has this URL")
+    id: int = Field(description="id of the monitor that already has this URL and check")
 
 
 class FieldError(BaseModel):

@@ -3,7 +3,11 @@
 It is `service-monitor compute`, and the seed's `python -m src.service_monitor.compute.scheduler`
 (compute/scheduler.py, a thin module that calls `main` here).
 
-    service-monitor compute [--run-local] [--interval S] [--data-path CSV]
+    service-monitor compute [--run-local] [--interval S] [--data-path CSV] [--loop LOOP]
+
+The event loop is uvloop's when it is installed (it comes with uvicorn[standard]): the benchmark
+(bench/bench_compute.py --loops) measured it cheaper than asyncio's own; `--loop asyncio` picks
+asyncio's, for debugging or to compare.
 
 Exit codes: 0 done (or stopped by a signal), 1 the cycle could not run (database or cache
 unreachable for STARTUP_TIMEOUT seconds, unreadable CSV) or lost checks (database down for longer
@@ -22,7 +26,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..arguments import positive_seconds
@@ -62,7 +66,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="CSV of name,url rows to upsert before the first cycle",
     )
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="event loop: auto (uvloop if installed, else asyncio), uvloop or asyncio",
+    )
     return parser
+
+
+def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The event loop factory for `--loop`; SystemExit(2) when uvloop is asked for but missing."""
+    if choice == "asyncio":
+        return asyncio.new_event_loop
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise SystemExit("service-monitor: --loop uvloop: uvloop is not installed") from None
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
 
 
 async def run(
@@ -161,8 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL)
     interval = args.interval if args.interval is not None else float(settings.CYCLE_INTERVAL)
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner,
+    ):
+        log.debug("event loop: %s", type(runner.get_loop()).__module__)
+        return runner.run(
             run(settings, run_local=args.run_local, interval=interval, data_path=args.data_path)
         )
     return 0

@@ -29,10 +29,12 @@ _NO_CAUSE = "none"  # the cause label of a success
 
 
 class ProbeTally:
-    """One cycle's probes, counted by status and cause, with their latencies in the fixed buckets."""
+    """One cycle's probes, counted by status and cause, with their latencies in the fixed buckets,
+    and how many of the successes were degraded."""
 
     def __init__(self) -> None:
         self.by_result: Counter[tuple[Status, str]] = Counter()
+        self.degraded = 0  # successes slower than their monitor's degraded_after_ms
         self.latency_buckets: dict[Status, list[int]] = {
             s: [0] * len(PROBE_LATENCY_BUCKETS) for s in Status
         }
@@ -41,6 +43,8 @@ class ProbeTally:
     def add(self, check: Check) -> None:
         cause = check.cause.value if check.cause is not None else _NO_CAUSE
         self.by_result[check.status, cause] += 1
+        if check.degraded:
+            self.degraded += 1
         self.latency_sum_ms[check.status] += check.latency_ms
         seconds = check.latency_ms / 1000
         buckets = self.latency_buckets[check.status]
@@ -59,6 +63,8 @@ def cycle_increments(
     increments: dict[str, float] = {}
     for (status, cause), count in tally.by_result.items():
         increments[_SEP.join(("probes", status.value, cause))] = count
+    if tally.degraded:
+        increments["probes_degraded"] = tally.degraded
     for status in Status:
         count = tally.counted(status)
         if not count:
@@ -140,6 +146,11 @@ def compute_families(counters: dict[str, float]) -> Iterator[Metric]:
         CYCLE_DURATION_BUCKETS,
     )
     for name, help_text in (
+        (
+            "probes_degraded",
+            "Successful probes slower than their monitor's degraded_after_ms; each is also"
+            ' counted in service_monitor_probes_total{status="success"}.',
+        ),
         ("checks_stored", "Checks the compute wrote to the store."),
         ("checks_lost", "Checks the store did not take (database down past WRITE_RETRY_SECONDS)."),
     ):

@@ -1,7 +1,8 @@
 """The `stats` and `urls` commands, registered on the `service-monitor` parser: they talk to the HTTP API, never to the store, so they work against a remote deployment.
 
 `service-monitor stats` prints the 30-day summary and the top-10 lists as tables (or JSON);
-`service-monitor urls list|add|remove|import` manages monitors. Both reach the API at `--api-url`
+`service-monitor urls list|add|show|edit|remove|import` manages monitors, and
+`service-monitor apply FILE.yaml` syncs the monitors a file lists. Both reach the API at `--api-url`
 (default: $SERVICE_MONITOR_API_URL, else http://127.0.0.1:8000) with the key of `--api-key` (default:
 $SERVICE_MONITOR_API_KEY, which keeps the key out of the shell history and the process list).
 
@@ -10,7 +11,8 @@ database that is down); 2 a usage error, an unreadable file, an API that cannot 
 refused the key. Errors are one line each, never a traceback, and never show the key.
 
 Modules: session.py (connection options, errors, exit codes, running a command), output.py
-(tables and safe text), stats.py, urls.py (list, add, remove) and importing.py (urls import).
+(tables and safe text), stats.py, urls.py (list, add, show, edit, remove), importing.py (urls
+import) and apply.py (apply).
 """
 
 from __future__ import annotations
@@ -20,10 +22,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..arguments import positive_seconds
+from .apply import _apply
 from .importing import _urls_import, read_rows
 from .session import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, DEFAULT_CONCURRENCY, UsageError
 from .stats import SPANS, _stats
-from .urls import MAX_PAGE, _urls_add, _urls_list, _urls_remove
+from .urls import (
+    MAX_PAGE,
+    _urls_add,
+    _urls_edit,
+    _urls_list,
+    _urls_remove,
+    _urls_show,
+    add_check_options,
+)
 
 __all__ = ["UsageError", "add_commands", "read_rows"]
 
@@ -86,6 +97,36 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     stats.set_defaults(run=_stats)
 
+    apply = commands.add_parser(
+        "apply",
+        parents=[connection],
+        help="make the API's monitors of one owner what a YAML file says",
+        description="Sync the monitors of FILE's owner through the API: add those the file"
+        " lists and the API lacks, change those that differ, and with --prune delete those the"
+        " file no longer lists. Monitors are matched by name; applying the same file twice"
+        " changes nothing. ${NAME} in a header value is the environment variable NAME (the"
+        " header is then secret). Errors are FILE:LINE: reason. Exit code 0 when everything"
+        " was applied, 1 when the file or the API refused an entry, 2 when the file cannot be"
+        " read or the API reached. See data/monitors.example.yaml.",
+    )
+    apply.add_argument("file", type=Path, metavar="FILE")
+    apply.add_argument(
+        "--dry-run", action="store_true", help="print what would change; change nothing"
+    )
+    apply.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete the owner's monitors the file no longer lists",
+    )
+    apply.add_argument(
+        "--concurrency",
+        type=_bounded_int(1, 256),
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"requests in flight at once, 1 to 256 (default: {DEFAULT_CONCURRENCY})",
+    )
+    apply.set_defaults(run=_apply)
+
     urls = commands.add_parser(
         "urls",
         help="list, add, remove and import monitored URLs, through the API",
@@ -95,6 +136,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     listing = actions.add_parser("list", parents=[connection], help="list the monitored URLs")
     listing.add_argument("--search", metavar="TEXT", help="only URLs whose name or URL contain it")
+    listing.add_argument("--owner", metavar="LABEL", help="only the monitors with this owner")
     listing.add_argument(
         "--limit",
         type=_bounded_int(1, MAX_PAGE),
@@ -105,10 +147,48 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     listing.set_defaults(run=_urls_list)
 
-    add = actions.add_parser("add", parents=[connection], help="monitor a URL")
+    add = actions.add_parser(
+        "add",
+        parents=[connection],
+        help="monitor a URL",
+        description="Monitor URL as NAME; without check options, one GET every cycle, success"
+        " when the final status is below 400.",
+    )
     add.add_argument("name")
     add.add_argument("url")
+    add_check_options(add)
     add.set_defaults(run=_urls_add)
+
+    show = actions.add_parser(
+        "show",
+        parents=[connection],
+        help="one monitor: its check (secrets redacted), counts and newest checks",
+    )
+    show.add_argument("id", type=_bounded_int(1, 2**31 - 1), metavar="ID")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(run=_urls_show)
+
+    edit = actions.add_parser(
+        "edit",
+        parents=[connection],
+        help="change a monitor's name, URL, check or owner",
+        description="Change what the options say and keep the rest. Request options change the"
+        " monitor's request (secret header values are kept); --assert replaces the assertions.",
+    )
+    edit.add_argument("id", type=_bounded_int(1, 2**31 - 1), metavar="ID")
+    edit.add_argument("--name")
+    edit.add_argument("--url")
+    add_check_options(edit)
+    edit.add_argument(
+        "--remove-header", action="append", metavar="NAME", help="stop sending this header"
+    )
+    edit.add_argument("--clear-assertions", action="store_true", help="no assertions left")
+    edit.add_argument("--no-degraded", action="store_true", help="never flag degraded")
+    edit.add_argument("--no-owner", action="store_true", help="remove the owner label")
+    edit.add_argument(
+        "--dry-run", action="store_true", help="print what would change; change nothing"
+    )
+    edit.set_defaults(run=_urls_edit)
 
     remove = actions.add_parser("remove", parents=[connection], help="stop monitoring URLs by id")
     remove.add_argument("ids", nargs="+", type=_bounded_int(1, 2**31 - 1), metavar="ID")

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from ..check_spec import DEFAULT_CHECK, CheckSpec
 from ..config import Settings
 from ..models import (
     Bucket,
@@ -26,10 +27,39 @@ from ..models import (
 class MonitorStore(Protocol):
     """The monitors: added by the API or an import, taken in and listed as targets by the compute."""
 
-    async def add_monitor(self, name: str, url: str, now: float) -> Monitor:
-        """Store a new PENDING monitor; a deleted one with the same URL is brought back.
+    async def add_monitor(
+        self,
+        name: str,
+        url: str,
+        now: float,
+        *,
+        check: CheckSpec = DEFAULT_CHECK,
+        owner: str | None = None,
+    ) -> Monitor:
+        """Store a new PENDING monitor; a deleted one with the same key is brought back (with this
+        name and owner, and its history).
 
-        Raises DuplicateURL when the URL is already monitored.
+        A monitor's key is its URL's normal form and its check (check_spec.monitor_key): one URL
+        may be probed by several different checks. Raises DuplicateURL when a monitor with the same
+        URL normal form and the same check (canonical JSON, secrets included) is monitored.
+        """
+
+    async def update_monitor(
+        self,
+        monitor_id: int,
+        *,
+        name: str | None = None,
+        url: str | None = None,
+        check: CheckSpec | None = None,
+        owner: str | None = None,
+        clear_owner: bool = False,
+    ) -> Monitor:
+        """Change what is given (None: unchanged; `clear_owner` sets the owner to None) in one
+        transaction, and return the monitor as it then is. Writes nothing when nothing changes.
+
+        MonitorNotFound when unknown or deleted; DuplicateURL when the new URL and check are
+        another monitored monitor's (a deleted one holding them gives them up); ValueError when
+        both `owner` and `clear_owner` are given.
         """
 
     async def import_monitors(self, rows: Iterable[tuple[str, str]], now: float) -> int:
@@ -39,10 +69,11 @@ class MonitorStore(Protocol):
         """The monitor, unless it is unknown or deleted: then MonitorNotFound."""
 
     async def list_monitors(
-        self, limit: int, offset: int, search: str | None = None
+        self, limit: int, offset: int, search: str | None = None, *, owner: str | None = None
     ) -> tuple[list[Monitor], int]:
         """A page of the monitored (not deleted) monitors by id, and how many there are in all;
-        with `search`, only those whose name or URL holds it (case-insensitive)."""
+        with `search`, only those whose name or URL holds it (case-insensitive); with `owner`,
+        only those whose owner is exactly it."""
 
     async def delete_monitor(self, monitor_id: int) -> None:
         """Stop probing the monitor; its checks stay. MonitorNotFound when unknown or deleted."""
@@ -51,14 +82,18 @@ class MonitorStore(Protocol):
         """Make PENDING monitors ACTIVE: those listed, or all of them when None; returns how many."""
 
     async def targets(self) -> list[Target]:
-        """Every ACTIVE monitor, as what the prober needs."""
+        """Every ACTIVE monitor, as what the prober needs: its id, URL and check. Monitors with the
+        same check share one CheckSpec object (most share DEFAULT_CHECK), so 100,000 targets
+        hold one spec per distinct check, not one each."""
 
 
 class CheckStore(Protocol):
     """The checks: stored by the compute, read back per monitor by the API and the dashboard."""
 
     async def add_checks(self, checks: Sequence[Check]) -> None:
-        """Store the checks in one transaction: all of them or, on error, none."""
+        """Store the checks in one transaction: all of them or, on error, none. A detail longer
+        than models.MAX_DETAIL_LENGTH characters is cut to it (ending in an ellipsis), and a
+        character UTF-8 cannot encode (a lone surrogate) is kept as '?'."""
 
     async def recent_checks(
         self,
@@ -82,7 +117,9 @@ class CheckStore(Protocol):
         """
 
     async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
-        """The monitor's success/fail counts from each `since` on, in the order given."""
+        """The monitor's success/fail counts from each `since` on, in the order given, with how
+        many of the successes were degraded. The degraded count is read from the raw checks, so
+        it is exact for any `since` within their retention (30 days and an hour)."""
 
 
 class StatsStore(Protocol):

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import hashlib
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
+from ..check_spec import DEFAULT_CHECK, CheckSpec, ValidationError, monitor_key
 from ..errors import DuplicateURL, MonitorNotFound
 from ..models import (
+    MAX_DETAIL_LENGTH,
     Bucket,
     Cause,
     Check,
@@ -36,8 +41,19 @@ from . import Storage, history, retention, rollups, windows
 from .rollups import MS_PER_S, to_ms
 from .statements import Row, Statements, Transaction
 
-_MONITOR_COLUMNS = "id, name, url, created_at, state"
-_CHECK_COLUMNS = "monitor_id, checked_at, status, http_status, latency_ms, cause"
+log = logging.getLogger(__name__)
+
+# check_spec is NULL for the default check: most monitors have it, and their rows stay as small as
+# before checks had settings.
+_MONITOR_COLUMNS = "id, name, url, created_at, state, check_spec, owner"
+# The first six in the order rollups.late_checks and windows.late_for_window read them.
+_CHECK_COLUMNS = (
+    "monitor_id, checked_at, status, http_status, latency_ms, cause, degraded, detail,"
+    " tls_expires_at"
+)
+_INSERT_CHECK = f"INSERT INTO checks ({_CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# A cut detail ends in this, so a reader knows there was more.
+_CUT = "\u2026"
 _STATUS_CODE = {Status.SUCCESS: 1, Status.FAIL: 0}
 _CODE_STATUS = {code: status for status, code in _STATUS_CODE.items()}
 # `stored` is a reserved word in MySQL 5.7+, hence `stored_checks` for CycleRecord.stored.
@@ -46,14 +62,52 @@ _SUCCESSFUL_OUTCOMES = (CycleOutcome.DONE.value, CycleOutcome.OVERRAN.value)
 _LIKE_SPECIAL = re.compile(r"[!%_]")
 
 
-def _monitor(row: Row) -> Monitor:
+class _Specs:
+    """Parses each distinct stored spec text once: monitors with the same check then share one
+    CheckSpec object, so a list of 100,000 holds one per distinct check, not one each.
+
+    `known` are the specs of an earlier read, taken over unparsed when their text comes again: a
+    cycle's targets then hold the very objects of the cycle before, which is what the compute's
+    cache of compiled checks finds them by, and no spec is parsed twice while it stays the same.
+    """
+
+    def __init__(self, known: Mapping[str, CheckSpec] = MappingProxyType({})) -> None:
+        self._known = known
+        self.parsed: dict[str, CheckSpec] = {}
+
+    def __call__(self, text: str | None) -> CheckSpec:
+        if text is None:
+            return DEFAULT_CHECK
+        spec = self.parsed.get(text)
+        if spec is None:
+            spec = self._known.get(text)
+            if spec is None:
+                spec = CheckSpec.from_json(text)
+            self.parsed[text] = spec
+        return spec
+
+
+def _spec_text(check: CheckSpec) -> str | None:
+    """What the store keeps of a check: NULL for the default one, else its canonical JSON."""
+    return None if check.is_default else check.to_json()
+
+
+def _monitor(row: Row, specs: _Specs) -> Monitor:
     return Monitor(
         id=int(row[0]),
         name=row[1],
         url=row[2],
         created_at=row[3] / MS_PER_S,
         state=MonitorState(row[4]),
+        check=specs(row[5]),
+        owner=row[6],
     )
+
+
+def _tombstone_key(monitor_id: int) -> bytes:
+    """The key a deleted monitor is given when a live one takes its own: unique to the row, and
+    never a URL's or a check's (those hash other text)."""
+    return hashlib.sha256(f"deleted monitor {monitor_id}".encode()).digest()
 
 
 def _check(row: Row) -> Check:
@@ -64,7 +118,23 @@ def _check(row: Row) -> Check:
         http_status=row[3],
         latency_ms=int(row[4]),
         cause=Cause(row[5]) if row[5] is not None else None,
+        degraded=bool(row[6]),
+        detail=row[7],
+        tls_expires_at=row[8] / MS_PER_S if row[8] is not None else None,
     )
+
+
+def _storable_detail(detail: str) -> str:
+    """The detail as the store can keep it: at most MAX_DETAIL_LENGTH characters (code points, as
+    MySQL's utf8mb4 VARCHAR counts them; strict mode refuses a longer one), and encodable as UTF-8.
+    A detail quotes what a server sent, and text decoded with surrogateescape (aiohttp's headers)
+    or a JSON "\\ud800" holds lone surrogates, which neither driver can encode: one such check
+    would fail its whole batch, so each becomes '?'."""
+    if len(detail) > MAX_DETAIL_LENGTH:
+        detail = detail[: MAX_DETAIL_LENGTH - len(_CUT)] + _CUT
+    if not detail.isascii():
+        detail = detail.encode("utf-8", "replace").decode("utf-8")
+    return detail
 
 
 def _cycle(row: Row) -> CycleRecord:
@@ -83,10 +153,18 @@ class SQLStorage(Storage, Statements, abc.ABC):
     """Implements every role of Storage over a backend's primitives; its Statements (fetch and
     execute) are also what retention.py runs on."""
 
-    # Dialect statements: insert a monitor unless its url_key exists (rowcount 0 then), and
-    # insert-or-update a monitor by url_key (name and state from the new row).
+    # Dialect statements: insert a monitor unless its url_key exists (rowcount 0 then), params
+    # (name, url, url_key, created_at, state, check_spec, owner); and insert-or-update a monitor by
+    # url_key (name and state from the new row), params (name, url, url_key, created_at, state).
     INSERT_MONITOR_IF_ABSENT: str
     UPSERT_MONITOR: str
+    # Appended to a SELECT that must lock the rows it reads until the transaction ends (MySQL's
+    # FOR UPDATE); empty where a transaction already holds the whole database (SQLite).
+    FOR_UPDATE: str
+    # What the driver raises when a statement would break a unique key.
+    DUPLICATE_KEY_ERRORS: tuple[type[Exception], ...]
+    # The specs the last targets() read, by stored text: replaced by each read.
+    _target_specs: Mapping[str, CheckSpec] = MappingProxyType({})
     # Add late checks' (success, fail, success latency) to every rollup of one monitor after an
     # hour: params (monitor_id, success, fail, success_latency_ms, hour); rows missing are made.
     ADD_TO_ROLLUPS_AFTER: str
@@ -107,24 +185,120 @@ class SQLStorage(Storage, Statements, abc.ABC):
             await tx.executemany(sql, rows)
 
     # -- monitors --
-    async def add_monitor(self, name: str, url: str, now: float) -> Monitor:
-        key = url_key(url)
+    async def add_monitor(
+        self,
+        name: str,
+        url: str,
+        now: float,
+        *,
+        check: CheckSpec = DEFAULT_CHECK,
+        owner: str | None = None,
+    ) -> Monitor:
+        key = monitor_key(url_key(url), check)
         created = to_ms(now)
-        params = (name, url, key, created, int(MonitorState.PENDING))
+        params = (name, url, key, created, int(MonitorState.PENDING), _spec_text(check), owner)
         done = await self.execute(self.INSERT_MONITOR_IF_ABSENT, params)
         if done.rowcount == 1 and done.lastrowid:
-            return Monitor(done.lastrowid, name, url, created / MS_PER_S, MonitorState.PENDING)
+            return Monitor(
+                done.lastrowid, name, url, created / MS_PER_S, MonitorState.PENDING, check, owner
+            )
         rows = await self.fetch("SELECT id, state FROM monitors WHERE url_key = ?", (key,))
         existing_id, state = int(rows[0][0]), MonitorState(rows[0][1])
         if state is MonitorState.DELETED:
-            # Re-adding a deleted URL brings its monitor (and its history) back under a new name.
+            # Re-adding a deleted monitor brings it (and its history) back under a new name and
+            # owner; its check is this one, as the key says.
             revived = await self.execute(
-                "UPDATE monitors SET name = ?, state = ? WHERE id = ? AND state = ?",
-                (name, int(MonitorState.PENDING), existing_id, int(MonitorState.DELETED)),
+                "UPDATE monitors SET name = ?, state = ?, owner = ? WHERE id = ? AND state = ?",
+                (name, int(MonitorState.PENDING), owner, existing_id, int(MonitorState.DELETED)),
             )
             if revived.rowcount == 1:
                 return await self.get_monitor(existing_id)
         raise DuplicateURL(url, existing_id)
+
+    async def update_monitor(
+        self,
+        monitor_id: int,
+        *,
+        name: str | None = None,
+        url: str | None = None,
+        check: CheckSpec | None = None,
+        owner: str | None = None,
+        clear_owner: bool = False,
+    ) -> Monitor:
+        if owner is not None and clear_owner:
+            raise ValueError("give either owner or clear_owner, not both")
+        try:
+            async with self._transaction() as tx:
+                return await self._update_monitor(
+                    tx, monitor_id, name, url, check, None if clear_owner else owner, clear_owner
+                )
+        except self.DUPLICATE_KEY_ERRORS:
+            # Another transaction took the key between our read and our write (MySQL only:
+            # SQLite's transaction holds the whole database).
+            current = await self.get_monitor(monitor_id)
+            new_url = url if url is not None else current.url
+            key = monitor_key(url_key(new_url), check if check is not None else current.check)
+            rows = await self.fetch("SELECT id FROM monitors WHERE url_key = ?", (key,))
+            raise DuplicateURL(new_url, int(rows[0][0]) if rows else monitor_id) from None
+
+    async def _update_monitor(
+        self,
+        tx: Transaction,
+        monitor_id: int,
+        name: str | None,
+        url: str | None,
+        check: CheckSpec | None,
+        owner: str | None,
+        clear_owner: bool,
+    ) -> Monitor:
+        deleted = int(MonitorState.DELETED)
+        rows = await tx.fetch(
+            f"SELECT {_MONITOR_COLUMNS}, url_key FROM monitors WHERE id = ? AND state <> ?"
+            + self.FOR_UPDATE,
+            (monitor_id, deleted),
+        )
+        if not rows:
+            raise MonitorNotFound(monitor_id)
+        current = _monitor(rows[0], _Specs())
+        wanted = Monitor(
+            id=current.id,
+            name=current.name if name is None else name,
+            url=current.url if url is None else url,
+            created_at=current.created_at,
+            state=current.state,
+            check=current.check if check is None else check,
+            owner=None if clear_owner else (current.owner if owner is None else owner),
+        )
+        # Compared as stored: two specs that store the same text are the same check.
+        spec_text = _spec_text(wanted.check)
+        if (wanted.name, wanted.url, wanted.owner, spec_text) == (
+            current.name,
+            current.url,
+            current.owner,
+            rows[0][5],
+        ):
+            return current
+        key = monitor_key(url_key(wanted.url), wanted.check)
+        if key != bytes(rows[0][7]):
+            # A plain read, not a locking one: on MySQL, two updates locking the same absent key
+            # would each hold its gap and deadlock. A key taken after this read still fails the
+            # UPDATE below on the unique index, which update_monitor answers as a duplicate.
+            holders = await tx.fetch("SELECT id, state FROM monitors WHERE url_key = ?", (key,))
+            for holder_id, state in holders:
+                if int(state) != deleted:
+                    raise DuplicateURL(wanted.url, int(holder_id))
+                # A deleted monitor gives its key up to a live one; re-adding the URL later then
+                # makes a new monitor rather than reviving this one.
+                await tx.execute(
+                    "UPDATE monitors SET url_key = ? WHERE id = ?",
+                    (_tombstone_key(int(holder_id)), int(holder_id)),
+                )
+        await tx.execute(
+            "UPDATE monitors SET name = ?, url = ?, url_key = ?, check_spec = ?, owner = ?"
+            " WHERE id = ?",
+            (wanted.name, wanted.url, key, spec_text, wanted.owner, monitor_id),
+        )
+        return wanted
 
     async def import_monitors(self, rows: Iterable[tuple[str, str]], now: float) -> int:
         created = to_ms(now)
@@ -141,13 +315,16 @@ class SQLStorage(Storage, Statements, abc.ABC):
         )
         if not rows:
             raise MonitorNotFound(monitor_id)
-        return _monitor(rows[0])
+        return _monitor(rows[0], _Specs())
 
     async def list_monitors(
-        self, limit: int, offset: int, search: str | None = None
+        self, limit: int, offset: int, search: str | None = None, *, owner: str | None = None
     ) -> tuple[list[Monitor], int]:
         where = "state <> ?"
         params: list[Any] = [int(MonitorState.DELETED)]
+        if owner is not None:
+            where += " AND owner = ?"  # the (owner, id) index
+            params.append(owner)
         if search:
             # LOWER on both sides: the same answer from MySQL's collations and SQLite's ASCII-only
             # case folding. '!' escapes the pattern's own % and _ (a backslash means different
@@ -160,7 +337,8 @@ class SQLStorage(Storage, Statements, abc.ABC):
             (*params, limit, offset),
         )
         total = await self.fetch(f"SELECT COUNT(*) FROM monitors WHERE {where}", params)
-        return [_monitor(row) for row in rows], int(total[0][0])
+        specs = _Specs()
+        return [_monitor(row, specs) for row in rows], int(total[0][0])
 
     async def delete_monitor(self, monitor_id: int) -> None:
         done = await self.execute(
@@ -185,14 +363,35 @@ class SQLStorage(Storage, Statements, abc.ABC):
 
     async def targets(self) -> list[Target]:
         rows = await self.fetch(
-            "SELECT id, url FROM monitors WHERE state = ? ORDER BY id", (int(MonitorState.ACTIVE),)
+            "SELECT id, url, check_spec FROM monitors WHERE state = ? ORDER BY id",
+            (int(MonitorState.ACTIVE),),
         )
-        return [Target(int(row[0]), row[1]) for row in rows]
+        # Only the specs of this read are kept for the next: memory follows the monitors of now,
+        # not every spec the process has ever read.
+        specs = _Specs(self._target_specs)
+        targets: list[Target] = []
+        unreadable: set[str] = set()
+        for monitor_id, url, text in rows:
+            if text in unreadable:
+                continue
+            try:
+                spec = specs(text)
+            except ValidationError as exc:
+                # Only a spec stored by a newer version that this one cannot read: that monitor
+                # waits for the newer version, the other monitors are probed all the same.
+                unreadable.add(text)
+                log.error("monitor %d not probed: its check cannot be read: %s", monitor_id, exc)
+                continue
+            targets.append(Target(int(monitor_id), url, spec))
+        self._target_specs = specs.parsed
+        return targets
 
     # -- checks --
     async def add_checks(self, checks: Sequence[Check]) -> None:
         if not checks:
             return
+        # One executemany per batch: the compute's hot path (MySQL folds it into multi-row
+        # INSERTs). tls_expires_at is kept in ms, like checked_at.
         rows = [
             (
                 c.monitor_id,
@@ -201,13 +400,14 @@ class SQLStorage(Storage, Statements, abc.ABC):
                 c.http_status,
                 c.latency_ms,
                 c.cause.value if c.cause else None,
+                1 if c.degraded else 0,
+                c.detail if c.detail is None else _storable_detail(c.detail),
+                None if c.tls_expires_at is None else to_ms(c.tls_expires_at),
             )
             for c in checks
         ]
         async with self._transaction() as tx:
-            await tx.executemany(
-                f"INSERT INTO checks ({_CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
-            )
+            await tx.executemany(_INSERT_CHECK, rows)
             await self._count_late_checks(tx, rows)
 
     async def _count_late_checks(self, tx: Transaction, rows: Sequence[Row]) -> None:
@@ -311,7 +511,23 @@ class SQLStorage(Storage, Statements, abc.ABC):
         return history.assemble(ids, len(bounds_ms) - 1, rows)
 
     async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
-        return [await self._counts(to_ms(s), monitor_id) for s in since]
+        counts = [await self._counts(to_ms(s), monitor_id) for s in since]
+        degraded = await self._degraded_counts(monitor_id, [to_ms(s) for s in since])
+        return [Counts(c.success, c.fail, d) for c, d in zip(counts, degraded, strict=True)]
+
+    async def _degraded_counts(self, monitor_id: int, since_ms: Sequence[int]) -> list[int]:
+        """The monitor's degraded checks from each of `since_ms` on, in one pass over its raw
+        checks from the earliest (the (monitor_id, checked_at) index: at most 30 days of one
+        monitor, 4,320 rows at the 600 s cycle)."""
+        if not since_ms:
+            return []
+        columns = ", ".join("SUM(CASE WHEN checked_at >= ? THEN 1 ELSE 0 END)" for _ in since_ms)
+        rows = await self.fetch(
+            f"SELECT {columns} FROM checks"
+            " WHERE monitor_id = ? AND checked_at >= ? AND degraded = 1",
+            (*since_ms, monitor_id, min(since_ms)),
+        )
+        return [int(value or 0) for value in rows[0]]
 
     async def top(self, status: Status, since: float, limit: int) -> list[TopEntry]:
         # Count per monitor first (a stored window's row and a few minutes of raw checks each, or

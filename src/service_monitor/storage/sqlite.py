@@ -88,6 +88,18 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (span, to_ms)
         )""",
     ],
+    # 5: each monitor's check (canonical JSON, NULL for the default check) and owner label; each
+    # check's degraded flag, failure detail and TLS expiry (ms, like checked_at). SQLite adds a
+    # column by editing the schema alone, whatever the table's size; the migration's transaction
+    # makes the version all or nothing.
+    [
+        "ALTER TABLE monitors ADD COLUMN check_spec TEXT",
+        "ALTER TABLE monitors ADD COLUMN owner TEXT",
+        "CREATE INDEX IF NOT EXISTS monitors_owner ON monitors (owner, id)",
+        "ALTER TABLE checks ADD COLUMN degraded INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE checks ADD COLUMN detail TEXT",
+        "ALTER TABLE checks ADD COLUMN tls_expires_at INTEGER",
+    ],
 ]
 
 # The cycle lock is a file of its own beside the database, never the database file: SQLite keeps
@@ -97,9 +109,11 @@ CYCLE_LOCK_SUFFIX = ".cycle-lock"
 
 class SQLiteStorage(SQLStorage):
     INSERT_MONITOR_IF_ABSENT = (
-        "INSERT INTO monitors (name, url, url_key, created_at, state) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (url_key) DO NOTHING"
+        "INSERT INTO monitors (name, url, url_key, created_at, state, check_spec, owner)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url_key) DO NOTHING"
     )
+    FOR_UPDATE = ""  # BEGIN IMMEDIATE already holds the database's write lock
+    DUPLICATE_KEY_ERRORS = (sqlite3.IntegrityError,)
     UPSERT_MONITOR = (
         "INSERT INTO monitors (name, url, url_key, created_at, state) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (url_key) DO UPDATE SET name = excluded.name, state = excluded.state"

@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from yarl import URL
 
-from ...errors import CacheUnavailable
-from ...models import Span, Status
+from ...check_spec import DEFAULT_CHECK, REDACTED, Assertion, CheckSpec, RequestSpec, SpecLimitError
+from ...errors import CacheUnavailable, DuplicateURL
+from ...guard import policy_for
+from ...models import Monitor, Span, Status
+from ...services import Services
 from ...stats import Served
 from ..deps import ServicesDep
-from ..errors import BODY_ERRORS, CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE
-from ..params import CacheParam, MonitorId, OffsetParam, SearchParam
+from ..errors import BODY_ERRORS, CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE, body_invalid
+from ..params import CacheParam, DryRunParam, MonitorId, OffsetParam, OwnerParam, SearchParam
 from ..schemas import (
+    PATCH_FIELDS,
     CheckOut,
+    MonitorChange,
     MonitorDetail,
     MonitorIn,
     MonitorOut,
     MonitorPage,
+    MonitorPatch,
     StatusCounts,
     SummaryItem,
     TopItem,
     WindowCounts,
+    as_response,
+    monitor_fields,
+    tls_days_left,
 )
 
 log = logging.getLogger(__name__)
@@ -78,6 +91,30 @@ async def summary(services: ServicesDep, cache: CacheParam = True) -> Response:
     return served_response(await services.stats.summary(use_cache=cache))
 
 
+def _check(
+    services: Services,
+    url: str,
+    request: RequestSpec,
+    assertions: Sequence[Assertion],
+    degraded_after_ms: int | None,
+    stored: CheckSpec,
+) -> CheckSpec:
+    """The check these fields make, its secret headers sent as REDACTED given `stored`'s values,
+    within what this deployment can run; a 422 naming the field otherwise."""
+    try:
+        spec = CheckSpec(
+            request=request, assertions=list(assertions), degraded_after_ms=degraded_after_ms
+        )
+    except ValidationError as exc:  # a rule across fields (HEAD with a body assertion...)
+        raise body_invalid(exc) from None
+    try:
+        spec = spec.with_secrets_of(stored)
+    except ValueError as exc:
+        raise SpecLimitError(("request", "headers"), str(exc)) from None
+    spec.check_limits(timeout_s=services.settings.TIMEOUT, url=url)
+    return spec
+
+
 @writes.post(
     "/urls/",
     status_code=status.HTTP_201_CREATED,
@@ -89,18 +126,35 @@ async def summary(services: ServicesDep, cache: CacheParam = True) -> Response:
 async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
     """Stores the monitor (state `pending`) and queues it; the next cycle starts probing it.
 
-    The same URL again answers 409 with the existing monitor's id. URLs are compared after
-    lower-casing scheme and host and dropping a default port and the fragment.
+    Without `request`, `assertions` and `degraded_after_ms` the check is the default: one GET,
+    success when the final status is below 400.
+
+    **Duplicates:** the same URL with the same check again answers 409 with the existing
+    monitor's id. URLs are compared after lower-casing scheme and host and dropping a default port
+    and the fragment; checks after filling in their defaults. One URL may be monitored by several
+    different checks (a HEAD and a GET with a JSON assertion, say): each is its own monitor.
 
     A literal internal address (loopback, private, link-local...) answers 422 unless the SSRF
     guard is opened (ALLOW_PRIVATE_TARGETS, ALLOWED_TARGET_NETWORKS); a name is checked when
     probed, on every address it resolves to.
     """
-    from ...guard import policy_for
-
     # The policy is built once per guard setting; its TargetRefused answers 422 (api/errors.py).
     policy_for(services.settings).check_url(monitor_in.url)
-    monitor = await services.monitors.add_monitor(monitor_in.name, monitor_in.url, services.clock())
+    # A REDACTED value in a new monitor has nothing to keep: refused, naming the header.
+    check = _check(
+        services,
+        monitor_in.url,
+        monitor_in.request,
+        monitor_in.assertions,
+        monitor_in.degraded_after_ms,
+        DEFAULT_CHECK,
+    )
+    try:
+        monitor = await services.monitors.add_monitor(
+            monitor_in.name, monitor_in.url, services.clock(), check=check, owner=monitor_in.owner
+        )
+    except DuplicateURL as exc:
+        raise _duplicate(exc, check) from None
     try:
         await services.cache.push(monitor.id)
     except CacheUnavailable as exc:
@@ -116,6 +170,110 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
     )
 
 
+def _duplicate(exc: DuplicateURL, check: CheckSpec) -> DuplicateURL:
+    """The store's DuplicateURL, saying "with the same check" when the check is not the default
+    (another check of the same URL would not have been one)."""
+    if check.is_default:
+        return exc
+    return DuplicateURL(exc.url, exc.existing_id, same_check=True)
+
+
+def _origin(url: str) -> str:
+    parsed = URL(url)
+    return str(parsed.origin())
+
+
+def _kept_secrets(patch: MonitorPatch, stored: Monitor) -> list[str]:
+    """The secret headers whose stored values the patched monitor goes on sending: those sent
+    back as REDACTED, or all of them when the request is left out."""
+    if "request" not in patch.model_fields_set:
+        request = stored.check.request
+        return [name for name in request.headers if request.is_secret(name)]
+    return [name for name, value in patch.request.headers.items() if value == REDACTED]
+
+
+@writes.patch(
+    "/urls/{monitor_id}",
+    response_model=MonitorChange,
+    responses={**BODY_ERRORS, **CONFLICT, **NOT_FOUND, **INVALID, **UNAVAILABLE},
+    summary="Change a monitor's name, URL, check or owner",
+)
+async def edit_url(
+    services: ServicesDep,
+    monitor_id: MonitorId,
+    patch: MonitorPatch,
+    dry_run: DryRunParam = False,
+) -> Response:
+    """Changes the fields sent; the others keep their value. `request` and `assertions` are
+    replaced whole. A secret header's value sent back as `"<redacted>"` (as GET shows it) keeps
+    the stored value, unless the URL moves to another origin (scheme, host, port): then the
+    secrets must be sent again, so a changed URL never receives them unasked.
+
+    The answer is the monitor as it now is, with `changed`, the fields whose value differs from
+    the stored one (secret values compared too); nothing is written when it is empty. With
+    `dry_run=true` everything is validated and the answer is what would change, but nothing is
+    written (a duplicate, 409, is only found when writing). 409 when the new URL and check are
+    another monitor's.
+    """
+    stored = await services.monitors.get_monitor(monitor_id)
+    sent = patch.model_fields_set  # a field left out keeps its value
+    name = patch.name if "name" in sent else stored.name
+    url = patch.url if "url" in sent else stored.url
+    if url != stored.url:
+        policy_for(services.settings).check_url(url)
+        kept = _kept_secrets(patch, stored)
+        if kept and _origin(url) != _origin(stored.url):
+            raise SpecLimitError(
+                ("request", "headers"),
+                f"the URL moves to another origin ({_origin(stored.url)} to {_origin(url)}):"
+                f" send the values of the secret headers again ({', '.join(kept)}), they are"
+                " never sent to a new origin unasked",
+            )
+    check = _check(
+        services,
+        url,
+        patch.request if "request" in sent else stored.check.request,
+        patch.assertions if "assertions" in sent else stored.check.assertions,
+        patch.degraded_after_ms if "degraded_after_ms" in sent else stored.check.degraded_after_ms,
+        stored.check,
+    )
+    owner = patch.owner if "owner" in sent else stored.owner
+    wanted = {
+        "name": name,
+        "url": url,
+        "request": check.request,
+        "assertions": check.assertions,
+        "degraded_after_ms": check.degraded_after_ms,
+        "owner": owner,
+    }
+    before = {
+        "name": stored.name,
+        "url": stored.url,
+        "request": stored.check.request,
+        "assertions": stored.check.assertions,
+        "degraded_after_ms": stored.check.degraded_after_ms,
+        "owner": stored.owner,
+    }
+    changed = [field for field in PATCH_FIELDS if wanted[field] != before[field]]
+    if not changed or dry_run:
+        monitor = dataclasses.replace(stored, name=name, url=url, check=check, owner=owner)
+    else:
+        check_changed = {"request", "assertions", "degraded_after_ms"} & set(changed)
+        try:
+            monitor = await services.monitors.update_monitor(
+                monitor_id,
+                name=name if "name" in changed else None,
+                url=url if "url" in changed else None,
+                check=check if check_changed else None,
+                owner=owner,
+                clear_owner="owner" in changed and owner is None,
+            )
+        except DuplicateURL as exc:
+            raise _duplicate(exc, check) from None
+        log.info("monitor %d changed: %s", monitor_id, ", ".join(changed))
+    return as_response(MonitorChange(**monitor_fields(monitor), changed=changed))
+
+
 @reads.get(
     "/urls",
     response_model=MonitorPage,
@@ -128,12 +286,16 @@ async def list_urls(
     limit: Annotated[int, Query(ge=1, le=1000, description="monitors per page")] = 100,
     offset: OffsetParam = 0,
     q: SearchParam = None,
-) -> MonitorPage:
-    """Monitored (not deleted) URLs by id; `total` counts them all (those matching `q`, with it).
-    The text is matched case-insensitively, `%` and `_` as themselves."""
-    monitors, total = await services.monitors.list_monitors(limit, offset, q or None)
-    return MonitorPage(
-        items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
+    owner: OwnerParam = None,
+) -> Response:
+    """Monitored (not deleted) URLs by id; `total` counts them all (those matching `q` and
+    `owner`, with them). The text is matched case-insensitively, `%` and `_` as themselves; the
+    owner exactly. Secret header values are shown as "<redacted>"."""
+    monitors, total = await services.monitors.list_monitors(limit, offset, q or None, owner=owner)
+    return as_response(
+        MonitorPage(
+            items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
+        )
     )
 
 
@@ -143,7 +305,9 @@ async def list_urls(
     responses={**NOT_FOUND, **INVALID, **UNAVAILABLE},
     summary="One monitor, its recent checks and its counts",
 )
-async def get_url(services: ServicesDep, monitor_id: MonitorId) -> MonitorDetail:
+async def get_url(services: ServicesDep, monitor_id: MonitorId) -> Response:
+    """The monitor (secret header values shown as "<redacted>"), its 20 newest checks, its
+    counts (of the successes, `degraded`) and the days left on its TLS certificate."""
     monitor = await services.monitors.get_monitor(monitor_id)
     now = services.clock()
     spans = (Span.HOUR, Span.WEEK, Span.MONTH)
@@ -152,11 +316,13 @@ async def get_url(services: ServicesDep, monitor_id: MonitorId) -> MonitorDetail
         services.checks.monitor_counts(monitor_id, [now - span.seconds for span in spans]),
     )
     hour, week, month = (StatusCounts.of(c) for c in counts)
-    return MonitorDetail(
-        **MonitorOut.of(monitor).model_dump(),
+    detail = MonitorDetail(
+        **monitor_fields(monitor),
         checks=[CheckOut.of(c) for c in checks],
         counts=WindowCounts(hour=hour, week=week, month=month),
+        tls_days_left=tls_days_left(checks, now),
     )
+    return as_response(detail)
 
 
 @writes.delete(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from ...models import Bucket, Status
 from ..deps import ServicesDep
@@ -20,11 +20,13 @@ from ..schemas import (
     CheckOut,
     History,
     HistoryBucket,
-    MonitorOut,
     OverviewItem,
     OverviewPage,
     StripBucket,
     Uptime,
+    as_response,
+    monitor_fields,
+    tls_days_left,
 )
 
 reads = APIRouter(tags=["dashboard"])
@@ -60,13 +62,15 @@ async def overview(
     limit: Annotated[int, Query(ge=1, le=100, description="monitors per page")] = 25,
     offset: OffsetParam = 0,
     q: SearchParam = None,
-) -> OverviewPage:
+) -> Response:
     """Monitors by id. `uptime.day` and `strip` cover the 24 hourly buckets ending with the current
-    hour, `uptime.month` the 720 hours ending with it; counts are exact to the check."""
+    hour, `uptime.month` the 720 hours ending with it; counts are exact to the check.
+    `tls_days_left` is from the last check; secret header values are shown as "<redacted>"."""
     monitors, total = await services.monitors.list_monitors(limit, offset, q or None)
     ids = [m.id for m in monitors]
     # One extra bound in front: the first bucket is the month before the strip's 24 hours.
-    strip = bucket_bounds(services.clock(), HOUR_S, STRIP_HOURS)
+    now = services.clock()
+    strip = bucket_bounds(now, HOUR_S, STRIP_HOURS)
     bounds = [strip[-1] - MONTH_HOURS * HOUR_S, *strip]
     checks = services.checks
     last, buckets = await asyncio.gather(checks.last_checks(ids), checks.history(ids, bounds))
@@ -77,13 +81,14 @@ async def overview(
         check = last.get(monitor.id)
         items.append(
             OverviewItem(
-                **MonitorOut.of(monitor).model_dump(),
+                **monitor_fields(monitor),
                 last_check=CheckOut.of(check) if check else None,
                 uptime=Uptime.of(day, day + series[0]),
                 strip=[StripBucket.of(t, b) for t, b in zip(strip, series[1:], strict=False)],
+                tls_days_left=tls_days_left([check] if check else [], now),
             )
         )
-    return OverviewPage(items=items, total=total, limit=limit, offset=offset, q=q)
+    return as_response(OverviewPage(items=items, total=total, limit=limit, offset=offset, q=q))
 
 
 @reads.get(
