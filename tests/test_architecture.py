@@ -24,7 +24,10 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     ("models", ("api", "compute", "storage", "cache", "metrics", "stats", "services")),
     # What a monitor asks of a check is vocabulary too: the API validates it, the store keeps it,
     # the compute runs it; it reaches none of them.
-    ("check_spec", ("api", "compute", "storage", "cache", "metrics", "stats", "services", "models")),
+    (
+        "check_spec",
+        ("api", "compute", "storage", "cache", "metrics", "stats", "services", "models"),
+    ),
     ("config", ("api", "compute", "storage", "cache", "metrics", "stats", "services")),
 ]
 
