@@ -308,7 +308,8 @@ def _apply(args: argparse.Namespace) -> int:
     if problems:
         for line, reason in problems:
             print(_printable(f"{path}:{line}: {reason}"), file=sys.stderr)
-        print(f"nothing applied: {len(problems)} problems in {path}", file=sys.stderr)
+        noun = "problem" if len(problems) == 1 else "problems"
+        print(f"nothing applied: {len(problems)} {noun} in {path}", file=sys.stderr)
         return 1
     return _run(args, lambda api: _sync(api, source, args))
 
