@@ -76,7 +76,27 @@ FULL_EXAMPLE: dict[str, Any] = {
 }
 
 
-class MonitorIn(BaseModel):
+class _MonitorFieldRules(BaseModel):
+    """The rules of the fields a POST and a PATCH share, written once (a PATCH's fields left out
+    are never validated: pydantic does not validate defaults)."""
+
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return validate_name(value)
+
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return validate_url(value)
+
+    @field_validator("owner", check_fields=False)
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        return validate_owner(value)
+
+
+class MonitorIn(_MonitorFieldRules):
     """A URL to monitor, and optionally how to check it (the bare {name, url} is the default
     check: one GET, success below 400)."""
 
@@ -98,28 +118,13 @@ class MonitorIn(BaseModel):
         None, min_length=1, max_length=MAX_OWNER_LENGTH, description=_OWNER_DOC
     )
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return validate_name(value)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return validate_url(value)
-
-    @field_validator("owner")
-    @classmethod
-    def _owner(cls, value: str | None) -> str | None:
-        return validate_owner(value)
-
 
 # Fields a PATCH may change, in the order `changed` lists them.
 PATCH_FIELDS = ("name", "url", "request", "assertions", "degraded_after_ms", "owner")
 ChangedField = Literal["name", "url", "request", "assertions", "degraded_after_ms", "owner"]
 
 
-class MonitorPatch(BaseModel):
+class MonitorPatch(_MonitorFieldRules):
     """The fields to change; those left out keep their value. `request` and `assertions` are
     replaced whole. null clears `degraded_after_ms` and `owner`."""
 
@@ -151,21 +156,6 @@ class MonitorPatch(BaseModel):
     owner: str | None = Field(
         None, min_length=1, max_length=MAX_OWNER_LENGTH, description=_OWNER_DOC
     )
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return validate_name(value)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return validate_url(value)
-
-    @field_validator("owner")
-    @classmethod
-    def _owner(cls, value: str | None) -> str | None:
-        return validate_owner(value)
 
 
 class MonitorOut(BaseModel):
