@@ -45,6 +45,7 @@ from pathlib import Path
 import asyncmy
 import redis.asyncio as aioredis
 
+from service_monitor.check_spec import CheckSpec
 from service_monitor.config import Settings, load_settings
 from service_monitor.storage import open_storage
 
@@ -190,18 +191,14 @@ def count_sqlite(path: Path) -> tuple[int, int]:
     return int(total), int(distinct)
 
 
-async def store_spec(settings: Settings, spec_json: str) -> bool:
-    """Give every monitor the spec in the store itself, if its schema keeps checks (a
-    `check_spec` column); False when it does not, and the spec is then handed over by
-    bench/compute_with_check.py instead."""
+async def store_spec(settings: Settings, spec: CheckSpec) -> None:
+    """Give every monitor the spec, stored as the API stores it (canonical JSON in
+    monitors.check_spec): one statement, where 100,000 PATCHes would take minutes."""
     storage = await open_storage(settings)
     try:
-        await storage.execute("UPDATE monitors SET check_spec = ?", (spec_json,))  # type: ignore[attr-defined]
-    except Exception:
-        return False
+        await storage.execute("UPDATE monitors SET check_spec = ?", (spec.to_json(),))  # type: ignore[attr-defined]
     finally:
         await storage.close()
-    return True
 
 
 def run_variant(
@@ -252,11 +249,7 @@ def run_variant(
         asyncio.run(load_monitors(load_settings(**values), urls))
     cmd = [sys.executable, "-m", "service_monitor.compute.scheduler"]
     if mix == "assertions":
-        spec_json = json.dumps(ASSERTION_SPEC)
-        if not asyncio.run(store_spec(load_settings(**values), spec_json)):
-            spec_file = work / "spec.json"
-            spec_file.write_text(spec_json)
-            cmd = [sys.executable, str(ROOT / "bench" / "compute_with_check.py"), str(spec_file)]
+        asyncio.run(store_spec(load_settings(**values), CheckSpec.model_validate(ASSERTION_SPEC)))
     if loop:
         cmd.append(f"--loop={loop}")
     wall, cpu, rss, out = measure(cmd, clean_env(**values))
