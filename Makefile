@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats bench-load bench-dashboard clean
+.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats bench-load bench-dashboard bench-add-checks clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,10 +46,15 @@ format: $(STAMP)
 ## make bench-load: wrk on the API (2 workers) for 60 s, cached and uncached statistics and POSTs,
 ## with compute cycles at the same time (BENCH_ARGS=--quick: 15 s on 1,000 URLs, about a minute).
 ## Like bench-stats it needs wrk (apt-get install -y wrk) and MariaDB + Redis on 127.0.0.1.
-bench: bench-driver bench-compute bench-stats bench-load bench-dashboard
+bench: bench-driver bench-add-checks bench-compute bench-stats bench-load bench-dashboard
 
 bench-driver: $(STAMP)
 	$(BIN)/python bench/bench_mysql_driver.py
+
+## make bench-add-checks: the store's insert rate for a cycle's checks (CheckStore.add_checks), both
+## backends; BENCH_ARGS="--backend mysql --checks 100000" for one.
+bench-add-checks: $(STAMP)
+	$(BIN)/python bench/bench_add_checks.py $(BENCH_ARGS)
 
 bench-compute: $(STAMP)
 	$(BIN)/python bench/bench_compute.py $(BENCH_ARGS)

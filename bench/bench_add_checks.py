@@ -98,12 +98,15 @@ async def run(backend: str, count: int, batch: int, rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("sqlite", "mysql"), default="sqlite")
+    parser.add_argument(
+        "--backend", choices=("sqlite", "mysql"), help="one backend (default: both in turn)"
+    )
     parser.add_argument("--checks", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500, help="WRITE_BATCH_SIZE")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(run(args.backend, args.checks, args.batch, args.rounds))
+    for backend in [args.backend] if args.backend else ["sqlite", "mysql"]:
+        asyncio.run(run(backend, args.checks, args.batch, args.rounds))
 
 
 if __name__ == "__main__":
