@@ -66,3 +66,25 @@ resource "aws_secretsmanager_secret_version" "api_keys" {
   secret_string_wo         = ephemeral.random_password.api_key.result
   secret_string_wo_version = var.api_keys_version
 }
+
+# The Fernet key that seals notification channels' targets (their tokens) in the database. 43
+# url-safe base64 characters and a "=" are a Fernet key: 32 bytes, the last character's two spare
+# bits ignored. Rotate by putting "new,old" in the secret by hand (the first seals, all unseal).
+ephemeral "random_password" "channel_key" {
+  length           = 43
+  override_special = "-_"
+}
+
+resource "aws_secretsmanager_secret" "channel_keys" {
+  #checkov:skip=CKV2_AWS_57:A Fernet key is rotated by prepending a new key by hand (README "Alerts"), so that stored targets stay readable; a Lambda would replace it and lose them.
+  name                    = "${local.name}/channel-keys"
+  description             = "CHANNEL_KEYS: comma-separated Fernet keys sealing notification channel targets"
+  kms_key_id              = aws_kms_key.main.arn
+  recovery_window_in_days = 7
+}
+
+resource "aws_secretsmanager_secret_version" "channel_keys" {
+  secret_id                = aws_secretsmanager_secret.channel_keys.id
+  secret_string_wo         = "${ephemeral.random_password.channel_key.result}="
+  secret_string_wo_version = var.channel_keys_version
+}

@@ -42,6 +42,18 @@ locals {
     ALLOWED_TARGET_NETWORKS = join(",", var.allowed_target_networks)
     READ_AUTH               = tostring(var.read_auth)
     MAX_REQUEST_BYTES       = "1048576"
+    # alerting
+    FAILURE_THRESHOLD  = "3"
+    SUCCESS_THRESHOLD  = "2"
+    RUN_DISPATCHER     = "true"
+    DISPATCH_INTERVAL  = "2.0"
+    NOTIFY_RETRY_HOURS = "24.0"
+    NOTIFY_SENDERS     = "4"
+    NOTIFY_TIMEOUT     = "15.0"
+    STORM_SHARE        = "0.5"
+    STORM_MIN_MONITORS = "20"
+    BURST_LIMIT        = "10"
+    CANARY_URLS        = join(",", var.canary_urls)
     # faults and shutdown (ECS waits stopTimeout, 30 s, after SIGTERM: more than the grace below)
     STARTUP_TIMEOUT        = "120.0"
     WRITE_RETRY_SECONDS    = "300.0"
@@ -54,6 +66,7 @@ locals {
     DB_PASSWORD    = aws_secretsmanager_secret.db_password.arn
     CACHE_PASSWORD = aws_secretsmanager_secret.redis_auth_token.arn
     API_KEYS       = aws_secretsmanager_secret.api_keys.arn
+    CHANNEL_KEYS   = aws_secretsmanager_secret.channel_keys.arn
   }
 
   # The two lists both task definitions' containers take, in the shape ECS wants. An empty value

@@ -246,6 +246,12 @@ variable "api_keys_version" {
   default     = 1
 }
 
+variable "channel_keys_version" {
+  description = "Version of the generated channel key: leave it. Raising it replaces CHANNEL_KEYS with a new key, and channels sealed with the old one can no longer be read (rotate by hand instead, README \"Alerts\")."
+  type        = number
+  default     = 1
+}
+
 variable "log_retention_days" {
   description = "Days the CloudWatch log groups (tasks, VPC flow logs, database) keep their events."
   type        = number
@@ -311,4 +317,10 @@ variable "metrics_allowed_cidrs" {
     condition     = length(var.metrics_allowed_cidrs) <= 4 && alltrue([for c in var.metrics_allowed_cidrs : can(cidrhost(c, 0))])
     error_message = "metrics_allowed_cidrs takes at most 4 CIDR ranges such as 203.0.113.7/32."
   }
+}
+
+variable "canary_urls" {
+  description = "CANARY_URLS: monitored URLs that should always be up; when they fail with network causes, the storm guard blames the prober's network."
+  type        = list(string)
+  default     = []
 }

@@ -114,6 +114,58 @@ class Settings(BaseSettings):
     MAX_REQUEST_BYTES: int = Field(
         1_048_576, ge=1024, le=1_073_741_824, description="bytes of a request body at most (413)"
     )
+    # -- alerting (README "Alerts") --
+    FAILURE_THRESHOLD: int = Field(
+        3, ge=1, le=100, description="consecutive failed checks that make a monitor down"
+    )
+    SUCCESS_THRESHOLD: int = Field(
+        2, ge=1, le=100, description="consecutive successful checks that make it up again"
+    )
+    CHANNEL_KEYS: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated Fernet keys sealing channel targets at rest: the first seals,"
+        " every one unseals (rotation); `service-monitor channel-key` makes one",
+    )
+    RUN_DISPATCHER: bool = Field(
+        True,
+        description="true: API processes (and serve) send the outbox's notifications; false:"
+        " only `service-monitor dispatch` does",
+    )
+    DISPATCH_INTERVAL: float = Field(
+        2.0, gt=0, le=300, description="seconds between two looks at the outbox"
+    )
+    NOTIFY_RETRY_HOURS: float = Field(
+        24.0,
+        gt=0,
+        le=720,
+        description="hours a notification is retried (exponential backoff) before it is failed",
+    )
+    NOTIFY_SENDERS: int = Field(
+        4, ge=1, le=64, description="threads sending notifications at once (Apprise blocks)"
+    )
+    NOTIFY_TIMEOUT: float = Field(
+        15.0, gt=0, le=300, description="seconds one notification's send may take"
+    )
+    STORM_SHARE: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="share of the monitors checked in a minute failing with network causes"
+        " that holds individual alerts back (storm guard)",
+    )
+    STORM_MIN_MONITORS: int = Field(
+        20, ge=1, description="monitors checked in that minute before the storm guard judges"
+    )
+    BURST_LIMIT: int = Field(
+        10,
+        ge=1,
+        description="incidents a channel is told of in a minute before the rest go in one digest",
+    )
+    CANARY_URLS: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated monitored URLs that should always be up: when they fail"
+        " with network causes, it is the prober's network",
+    )
     # -- faults --
     STARTUP_TIMEOUT: float = Field(
         120.0,
@@ -151,6 +203,26 @@ class Settings(BaseSettings):
     @classmethod
     def _keys(cls, value: Any) -> Any:
         return _comma_separated(value)
+
+    @field_validator("CHANNEL_KEYS", "CANARY_URLS", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @field_validator("CHANNEL_KEYS")
+    @classmethod
+    def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        from cryptography.fernet import Fernet
+
+        for position, key in enumerate(keys, 1):
+            try:
+                Fernet(key.get_secret_value())
+            except (ValueError, TypeError):
+                raise ValueError(
+                    f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes);"
+                    " make one with `service-monitor channel-key`"
+                ) from None
+        return keys
 
     @field_validator("ALLOWED_TARGET_NETWORKS", mode="before")
     @classmethod
@@ -263,7 +335,7 @@ def settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
-_SECRETS = {"DB_PASSWORD", "API_KEYS", "CACHE_PASSWORD"}
+_SECRETS = {"DB_PASSWORD", "API_KEYS", "CACHE_PASSWORD", "CHANNEL_KEYS"}
 
 
 def _one_line(exc: ValidationError) -> str:

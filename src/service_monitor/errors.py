@@ -47,3 +47,41 @@ class TargetRefused(ServiceMonitorError):
         super().__init__(f"{target!r} is refused: {reason}")
         self.target = target
         self.reason = reason
+
+
+class IncidentNotFound(ServiceMonitorError):
+    def __init__(self, incident_id: int) -> None:
+        super().__init__(f"incident {incident_id} not found")
+        self.incident_id = incident_id
+
+
+class ChannelNotFound(ServiceMonitorError):
+    def __init__(self, channel: int | str) -> None:
+        super().__init__(f"channel {channel!r} not found")
+        self.channel = channel
+
+
+class DuplicateChannel(ServiceMonitorError):
+    def __init__(self, name: str, existing_id: int) -> None:
+        super().__init__(f"channel name {name!r} is already used by channel {existing_id}")
+        self.name = name
+        self.existing_id = existing_id
+
+
+class ChannelInUse(ServiceMonitorError):
+    """A channel that monitors name cannot be deleted until they stop naming it."""
+
+    def __init__(self, channel_id: int, monitors: int) -> None:
+        super().__init__(f"channel {channel_id} is named by {monitors} monitor(s)")
+        self.channel_id = channel_id
+        self.monitors = monitors
+
+
+class WindowNotFound(ServiceMonitorError):
+    def __init__(self, window_id: int) -> None:
+        super().__init__(f"maintenance window {window_id} not found")
+        self.window_id = window_id
+
+
+class SealingUnavailable(ServiceMonitorError):
+    """No CHANNEL_KEYS to seal a channel's target with, or none that opens a stored one."""

@@ -25,7 +25,7 @@ TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
 # The drift rule. Every field of Settings is set in BOTH task definitions (API and compute share
 # one list, so neither runs with a value the other does not), as `secrets` for the SECRETS and as
 # plain `environment` for the rest, except the fields below; and no other name is set.
-SECRETS = {"DB_PASSWORD", "CACHE_PASSWORD", "API_KEYS"}
+SECRETS = {"DB_PASSWORD", "CACHE_PASSWORD", "API_KEYS", "CHANNEL_KEYS"}
 DELIBERATELY_UNSET = {
     # The embedded SQLite store's file: never opened once DB_ADDRESS and CACHE_ADDRESS are set,
     # and the containers' file system is read-only anyway.

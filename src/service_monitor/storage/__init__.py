@@ -6,6 +6,19 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from ..alerts import (
+    Channel,
+    ChannelType,
+    Delivery,
+    Health,
+    Incident,
+    MaintenanceWindow,
+    MonitorHealth,
+    Notification,
+    NotificationKind,
+    SealedChannel,
+    Thresholds,
+)
 from ..check_spec import DEFAULT_CHECK, CheckSpec
 from ..config import Settings
 from ..models import (
@@ -175,6 +188,202 @@ class CycleStore(Protocol):
         """The newest cycle records first, by when they finished."""
 
 
+class HealthStore(Protocol):
+    """Each monitor's health, streak and incidents. add_checks moves them in the checks' own
+    transaction (alerts.advance, O(1) a check, the streaks in the store, not in a process): a move
+    to down opens an incident and queues a DOWN notification per channel of the monitor, a move
+    back up resolves it and queues RESOLVED ones, all in that transaction, so a crash never
+    separates a transition from its notifications."""
+
+    default_thresholds: Thresholds  # the Settings' defaults, for monitors that set none
+
+    async def monitor_health(self, monitor_ids: Sequence[int]) -> dict[int, MonitorHealth]:
+        """Each monitor's health; a monitor never checked is `unknown` with zero streaks."""
+
+    async def health_counts(self) -> dict[Health, int]:
+        """How many monitored (not deleted) monitors are in each health; every Health is a key."""
+
+    async def incidents(
+        self, *, open_only: bool, limit: int, offset: int, monitor_id: int | None = None
+    ) -> tuple[list[Incident], int]:
+        """A page of incidents, newest first, and how many match in all: open ones or all, of
+        every monitor or of one."""
+
+    async def get_incident(self, incident_id: int) -> Incident:
+        """The incident; IncidentNotFound when unknown."""
+
+    async def thresholds(self, monitor_id: int) -> tuple[int | None, int | None]:
+        """The monitor's own (failure, success) thresholds; None where it uses the default.
+        MonitorNotFound when unknown or deleted."""
+
+    async def set_thresholds(
+        self, monitor_id: int, failure: int | None, success: int | None
+    ) -> None:
+        """Set the monitor's own thresholds (None: the default from then on). The health is not
+        recomputed: the next check is judged against them. MonitorNotFound when unknown or
+        deleted."""
+
+    async def reconcile(self, now: float) -> int:
+        """Resolve, and queue the RESOLVED notifications of, every open incident that should be
+        closed already: its monitor was deleted, or its success streak meets its (maybe lowered)
+        threshold. Run at start-up; returns how many were resolved."""
+
+    async def network_failures(
+        self, since: float, canary_urls: Sequence[str] = ()
+    ) -> tuple[int, int, int, int]:
+        """Over the checks made from `since` on, for the storm guard: (monitors checked, those
+        whose newest check failed with a network cause (alerts.NETWORK_CAUSES), canaries
+        checked, canaries whose newest check failed so)."""
+
+
+class ChannelStore(Protocol):
+    """The notification channels, their targets sealed (alerting/sealing.py seals, never this
+    store), and which channels each monitor names."""
+
+    async def add_channel(
+        self,
+        name: str,
+        type: ChannelType,
+        *,
+        target_hint: str,
+        sealed_target: bytes,
+        sealed_secret: bytes | None,
+        is_default: bool,
+        send_resolved: bool,
+        resend_every: int | None,
+        now: float,
+    ) -> Channel:
+        """Store a new channel; DuplicateChannel when the name is taken."""
+
+    async def list_channels(self) -> list[Channel]:
+        """Every channel, by id."""
+
+    async def get_channel(self, channel_id: int) -> Channel:
+        """The channel; ChannelNotFound when unknown."""
+
+    async def sealed_channel(self, channel_id: int) -> SealedChannel:
+        """The channel with its sealed target and secret; ChannelNotFound when unknown."""
+
+    async def update_channel(
+        self,
+        channel_id: int,
+        *,
+        name: str | None = None,
+        target_hint: str | None = None,
+        sealed_target: bytes | None = None,
+        sealed_secret: bytes | None = None,
+        is_default: bool | None = None,
+        send_resolved: bool | None = None,
+        resend_every: int | None = None,
+        clear_resend_every: bool = False,
+    ) -> Channel:
+        """Change what is given (None: unchanged) in one transaction. ChannelNotFound,
+        DuplicateChannel."""
+
+    async def delete_channel(self, channel_id: int, *, force: bool = False) -> None:
+        """Delete the channel: ChannelInUse while monitors name it, unless `force` (then they stop
+        naming it). Its notifications not yet sent are DROPPED ("channel deleted")."""
+
+    async def channel_usage(self, channel_id: int) -> int:
+        """How many monitored monitors name the channel."""
+
+    async def monitor_channels(self, monitor_id: int) -> list[int]:
+        """The ids of the channels the monitor names (empty: the default channels apply)."""
+
+    async def set_monitor_channels(self, monitor_id: int, channel_ids: Sequence[int]) -> None:
+        """Make the monitor name exactly these channels (empty: the defaults). MonitorNotFound,
+        ChannelNotFound."""
+
+
+class OutboxStore(Protocol):
+    """The outbox: notifications queued with the transitions (see HealthStore), sent by the
+    dispatcher (alerting/dispatcher.py) at least once and, by their unique key, queued only once.
+    A claim is a lease: a dispatcher that dies leaves its rows to be claimed again when it ends."""
+
+    async def queue_notification(
+        self,
+        key: str,
+        kind: NotificationKind,
+        channel_id: int,
+        now: float,
+        *,
+        incident_id: int | None = None,
+        monitor_id: int | None = None,
+        body: str | None = None,
+        state: Delivery = Delivery.PENDING,
+    ) -> Notification | None:
+        """Queue one notification (reminders, storm messages, digests); None, writing nothing,
+        when one with this key exists already."""
+
+    async def claim_due(
+        self, now: float, *, limit: int, lease: float, owner: str
+    ) -> list[Notification]:
+        """Lease up to `limit` PENDING notifications due by `now` (oldest first) that no live
+        lease holds, for `lease` seconds, to `owner`: no other dispatcher claims them meanwhile."""
+
+    async def mark_sent(self, notification_id: int, now: float) -> None:
+        """Sent: done for good (the lease is released)."""
+
+    async def mark_retry(self, notification_id: int, next_attempt_at: float, error: str) -> None:
+        """Not sent this time: one more attempt counted, tried again from `next_attempt_at`."""
+
+    async def mark_failed(self, notification_id: int, now: float, error: str) -> None:
+        """Given up: FAILED, with why."""
+
+    async def set_delivery(
+        self,
+        notification_ids: Sequence[int],
+        state: Delivery,
+        *,
+        why: str | None = None,
+        next_attempt_at: float | None = None,
+        digest_id: int | None = None,
+    ) -> None:
+        """Move notifications to `state` (HELD, PENDING again, DROPPED with `why`, MERGED into
+        `digest_id`), releasing any lease."""
+
+    async def notifications(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        incident_id: int | None = None,
+        state: Delivery | None = None,
+        kinds: Sequence[NotificationKind] = (),
+    ) -> tuple[list[Notification], int]:
+        """A page of notifications, newest first, and how many match in all."""
+
+    async def outbox_counts(self) -> dict[tuple[ChannelType, Delivery], int]:
+        """Notifications by channel type and state, for /metrics."""
+
+
+class WindowStore(Protocol):
+    """Maintenance windows: when incidents are recorded but not notified (alerting/ decides
+    which are active: a recurring one needs its cron)."""
+
+    async def add_window(
+        self,
+        *,
+        monitor_id: int | None,
+        starts_at: float | None,
+        cron: str | None,
+        timezone: str,
+        duration: int,
+        note: str,
+        now: float,
+    ) -> MaintenanceWindow:
+        """Store a window; MonitorNotFound when the monitor is unknown or deleted."""
+
+    async def list_windows(self, monitor_id: int | None = None) -> list[MaintenanceWindow]:
+        """Every window, by id; with `monitor_id`, those of that monitor and those of all."""
+
+    async def get_window(self, window_id: int) -> MaintenanceWindow:
+        """The window; WindowNotFound when unknown."""
+
+    async def delete_window(self, window_id: int) -> None:
+        """WindowNotFound when unknown."""
+
+
 class StoreLifecycle(Protocol):
     """Whether the store answers, and letting go of it."""
 
@@ -186,7 +395,13 @@ class StoreLifecycle(Protocol):
 
 
 class Storage(
-    MonitorStore, CheckStore, StatsStore, MaintenanceStore, CycleStore, StoreLifecycle, Protocol
+    MonitorStore,
+    CheckStore,
+    StatsStore,
+    MaintenanceStore,
+    CycleStore,
+    StoreLifecycle,
+    Protocol,
 ):
     """Every role at once: what a backend implements (SQLStorage declares it), what open_storage
     returns, and what a caller that hands the store on to several roles names."""
@@ -207,12 +422,16 @@ async def open_storage(settings: Settings) -> Storage:
 
 
 __all__ = [
+    "ChannelStore",
     "CheckStore",
     "CycleStore",
+    "HealthStore",
     "MaintenanceStore",
     "MonitorStore",
+    "OutboxStore",
     "StatsStore",
     "Storage",
     "StoreLifecycle",
+    "WindowStore",
     "open_storage",
 ]

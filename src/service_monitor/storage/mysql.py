@@ -110,6 +110,91 @@ MIGRATIONS: list[list[str]] = [
             ADD COLUMN detail VARCHAR(500) NULL,
             ADD COLUMN tls_expires_at BIGINT NULL""",
     ],
+    # 6: alerting (alerts.py): per-monitor thresholds (NULL: the Settings defaults), each monitor's
+    # health and streak, incidents, channels (targets sealed with Fernet), the channels a monitor
+    # names, the outbox of notifications (dedup_key unique: one per incident, kind and channel) and
+    # maintenance windows. Times in ms like the checks.
+    [
+        """ALTER TABLE monitors
+            ADD COLUMN failure_threshold SMALLINT NULL,
+            ADD COLUMN success_threshold SMALLINT NULL""",
+        f"""CREATE TABLE IF NOT EXISTS monitor_health (
+            monitor_id INT UNSIGNED NOT NULL PRIMARY KEY,
+            health VARCHAR(8) NOT NULL,
+            failures INT NOT NULL,
+            successes INT NOT NULL,
+            since BIGINT NULL,
+            incident_id BIGINT UNSIGNED NULL,
+            first_failure_at BIGINT NULL,
+            first_cause VARCHAR(24) NULL,
+            first_detail VARCHAR(500) NULL,
+            KEY monitor_health_health (health)
+        ) {_TABLE_OPTIONS}""",
+        f"""CREATE TABLE IF NOT EXISTS incidents (
+            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            monitor_id INT UNSIGNED NOT NULL,
+            started_at BIGINT NOT NULL,
+            opened_at BIGINT NOT NULL,
+            cause VARCHAR(24) NULL,
+            detail VARCHAR(500) NULL,
+            resolved_at BIGINT NULL,
+            resolution VARCHAR(64) NULL,
+            KEY incidents_open (resolved_at, id),
+            KEY incidents_monitor (monitor_id, id)
+        ) {_TABLE_OPTIONS}""",
+        f"""CREATE TABLE IF NOT EXISTS channels (
+            id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            name VARCHAR(100) NOT NULL,
+            type VARCHAR(16) NOT NULL,
+            target_hint VARCHAR(300) NOT NULL,
+            sealed_target BLOB NOT NULL,
+            sealed_secret BLOB NULL,
+            is_default TINYINT NOT NULL,
+            send_resolved TINYINT NOT NULL,
+            resend_every INT NULL,
+            created_at BIGINT NOT NULL,
+            UNIQUE KEY channels_name (name)
+        ) {_TABLE_OPTIONS}""",
+        f"""CREATE TABLE IF NOT EXISTS monitor_channels (
+            monitor_id INT UNSIGNED NOT NULL,
+            channel_id INT UNSIGNED NOT NULL,
+            PRIMARY KEY (monitor_id, channel_id),
+            KEY monitor_channels_channel (channel_id)
+        ) {_TABLE_OPTIONS}""",
+        f"""CREATE TABLE IF NOT EXISTS notifications (
+            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            dedup_key VARCHAR(191) NOT NULL,
+            kind VARCHAR(16) NOT NULL,
+            channel_id INT UNSIGNED NOT NULL,
+            incident_id BIGINT UNSIGNED NULL,
+            monitor_id INT UNSIGNED NULL,
+            state VARCHAR(16) NOT NULL,
+            attempts INT NOT NULL,
+            created_at BIGINT NOT NULL,
+            next_attempt_at BIGINT NOT NULL,
+            lease_until BIGINT NULL,
+            lease_owner VARCHAR(64) NULL,
+            sent_at BIGINT NULL,
+            last_error VARCHAR(500) NULL,
+            digest_id BIGINT UNSIGNED NULL,
+            body MEDIUMTEXT NULL,
+            UNIQUE KEY notifications_key (dedup_key),
+            KEY notifications_due (state, next_attempt_at),
+            KEY notifications_incident (incident_id),
+            KEY notifications_channel (channel_id, state)
+        ) {_TABLE_OPTIONS}""",
+        f"""CREATE TABLE IF NOT EXISTS maintenance_windows (
+            id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            monitor_id INT UNSIGNED NULL,
+            starts_at BIGINT NULL,
+            cron VARCHAR(100) NULL,
+            timezone VARCHAR(64) NOT NULL,
+            duration INT NOT NULL,
+            note VARCHAR(200) NOT NULL,
+            created_at BIGINT NOT NULL,
+            KEY maintenance_windows_monitor (monitor_id)
+        ) {_TABLE_OPTIONS}""",
+    ],
 ]
 
 _UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR

@@ -100,6 +100,86 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE checks ADD COLUMN detail TEXT",
         "ALTER TABLE checks ADD COLUMN tls_expires_at INTEGER",
     ],
+    # 6: alerting (alerts.py), as in mysql.py: thresholds, health, incidents, channels, the
+    # channels a monitor names, the outbox of notifications and maintenance windows.
+    [
+        "ALTER TABLE monitors ADD COLUMN failure_threshold INTEGER",
+        "ALTER TABLE monitors ADD COLUMN success_threshold INTEGER",
+        """CREATE TABLE IF NOT EXISTS monitor_health (
+            monitor_id INTEGER PRIMARY KEY,
+            health TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            successes INTEGER NOT NULL,
+            since INTEGER,
+            incident_id INTEGER,
+            first_failure_at INTEGER,
+            first_cause TEXT,
+            first_detail TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS monitor_health_health ON monitor_health (health)",
+        """CREATE TABLE IF NOT EXISTS incidents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            monitor_id INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            opened_at INTEGER NOT NULL,
+            cause TEXT,
+            detail TEXT,
+            resolved_at INTEGER,
+            resolution TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS incidents_open ON incidents (resolved_at, id)",
+        "CREATE INDEX IF NOT EXISTS incidents_monitor ON incidents (monitor_id, id)",
+        """CREATE TABLE IF NOT EXISTS channels (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            target_hint TEXT NOT NULL,
+            sealed_target BLOB NOT NULL,
+            sealed_secret BLOB,
+            is_default INTEGER NOT NULL,
+            send_resolved INTEGER NOT NULL,
+            resend_every INTEGER,
+            created_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS monitor_channels (
+            monitor_id INTEGER NOT NULL,
+            channel_id INTEGER NOT NULL,
+            PRIMARY KEY (monitor_id, channel_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS monitor_channels_channel ON monitor_channels (channel_id)",
+        """CREATE TABLE IF NOT EXISTS notifications (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dedup_key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            channel_id INTEGER NOT NULL,
+            incident_id INTEGER,
+            monitor_id INTEGER,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            lease_until INTEGER,
+            lease_owner TEXT,
+            sent_at INTEGER,
+            last_error TEXT,
+            digest_id INTEGER,
+            body TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at)",
+        "CREATE INDEX IF NOT EXISTS notifications_incident ON notifications (incident_id)",
+        "CREATE INDEX IF NOT EXISTS notifications_channel ON notifications (channel_id, state)",
+        """CREATE TABLE IF NOT EXISTS maintenance_windows (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            monitor_id INTEGER,
+            starts_at INTEGER,
+            cron TEXT,
+            timezone TEXT NOT NULL,
+            duration INTEGER NOT NULL,
+            note TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS maintenance_windows_monitor ON maintenance_windows (monitor_id)",
+    ],
 ]
 
 # The cycle lock is a file of its own beside the database, never the database file: SQLite keeps
