@@ -24,7 +24,7 @@ class SQLBase(Statements, abc.ABC):
     # monitor_id, state, created_at, next_attempt_at, body).
     INSERT_NOTIFICATION_IF_ABSENT: str
     # Insert or overwrite a monitor's health row. Params (monitor_id, health, failures, successes,
-    # since, incident_id, first_failure_at, first_cause, first_detail, checked_at, last_cause).
+    # since, incident_id, first_failure_at, first_cause, first_detail, checked_at).
     UPSERT_HEALTH: str
     # Appended to the outbox's claiming SELECT: skip rows another claimer has locked (MySQL's FOR
     # UPDATE SKIP LOCKED); empty for SQLite, whose write transaction holds the whole database.

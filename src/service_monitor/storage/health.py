@@ -5,7 +5,7 @@ HealthStore, written once for both backends."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..alerts import (
@@ -30,11 +30,13 @@ from .statements import Row, Transaction
 _DELETED = int(MonitorState.DELETED)
 _HEALTH_COLUMNS = (
     "monitor_id, health, failures, successes, since, incident_id, first_failure_at, first_cause,"
-    " first_detail, checked_at, last_cause"
+    " first_detail, checked_at"
 )
 _INCIDENT_COLUMNS = "id, monitor_id, started_at, opened_at, cause, detail, resolved_at, resolution"
 _NETWORK = tuple(sorted(cause.value for cause in NETWORK_CAUSES))
 _UNKNOWN = Streak()  # a monitor never checked
+_FAIL, _SUCCESS = Status.FAIL, Status.SUCCESS
+_UP, _DOWN = Health.UP.value, Health.DOWN.value
 RECOVERED = "recovered"
 MONITOR_DELETED = "monitor deleted"
 # An open incident its monitor's health no longer points at (none is made so by this code; a
@@ -53,8 +55,7 @@ class _Health:
     first_failure_at: int | None = None
     first_cause: str | None = None
     first_detail: str | None = None
-    checked_at: int | None = None  # the newest check read: older or replayed ones move nothing
-    last_cause: str | None = None  # the newest check's cause; None after a success
+    checked_at: int | None = None  # the newest check that moved the streak; older ones do not
 
     @classmethod
     def of(cls, row: Row) -> _Health:
@@ -67,7 +68,6 @@ class _Health:
             first_cause=row[7],
             first_detail=row[8],
             checked_at=_int(row[9]),
-            last_cause=row[10],
         )
 
     def params(self) -> tuple[Any, ...]:
@@ -82,7 +82,6 @@ class _Health:
             self.first_cause,
             self.first_detail,
             self.checked_at,
-            self.last_cause,
         )
 
 
@@ -94,6 +93,22 @@ class _Queued:
     incident_id: int
     monitor_id: int
     at_ms: int
+
+
+def _past_steady(row: Row, checks: list[Row], thresholds: Thresholds) -> list[Row]:
+    """The checks from the first that would move the stored streak on: those before it are the
+    successes of a monitor up with its full success run, or the failures of one down with its full
+    failure run, which alerts.advance would hand back unchanged. Read off the stored row, so the
+    monitors that keep their health (most of them, most of the time) cost a comparison a check."""
+    health, failures, successes = row[1], row[2], row[3]
+    up = health == _UP and failures == 0 and successes == thresholds.success
+    down = health == _DOWN and successes == 0 and failures == thresholds.failure
+    if not (up or down):
+        return checks
+    for index, check in enumerate(checks):
+        if (check[2] == 1) is not up:
+            return checks[index:]
+    return []
 
 
 def _int(value: Any) -> int | None:
@@ -145,16 +160,17 @@ class HealthSQL(SQLBase):
         checked_at ms, status code, ..., cause at 5, detail at 7) along them, in checked_at order
         per monitor; open and resolve incidents and queue their notifications on transitions.
 
-        Two SELECTs a batch (thresholds; health rows, locked), one upsert of the rows that moved,
-        and statements only for transitions: O(1) a check. Checks of unknown or deleted monitors
-        are stored but judge nothing; a check not newer than the newest one read moves nothing, so
-        a replayed batch queues nothing twice.
+        Two SELECTs a batch (thresholds; health rows, locked), one upsert of the rows whose streak
+        moved (none for a monitor up that keeps working: most of them), and statements only for
+        transitions: O(1) a check. Checks of unknown or deleted monitors are stored but judge
+        nothing. A check not newer than the newest one that moved the streak moves nothing: a
+        replayed batch queues nothing twice (a check that moved nothing moves nothing when it
+        comes again either, the streak being the same).
         """
         by_monitor: dict[int, list[Row]] = {}
         for row in rows:
-            by_monitor.setdefault(int(row[0]), []).append(row)
+            by_monitor.setdefault(row[0], []).append(row)
         thresholds: dict[int, Thresholds] = {}
-        current: dict[int, _Health] = {}
         for ids in chunks(sorted(by_monitor)):
             for monitor_id, failure, success in await tx.fetch(
                 "SELECT id, failure_threshold, success_threshold FROM monitors"
@@ -162,53 +178,62 @@ class HealthSQL(SQLBase):
                 (*ids, _DELETED),
             ):
                 thresholds[int(monitor_id)] = self._thresholds(failure, success)
+        stored: dict[int, Row] = {}
         for ids in chunks(sorted(thresholds)):
             for row in await tx.fetch(
                 f"SELECT {_HEALTH_COLUMNS} FROM monitor_health"
                 f" WHERE monitor_id IN ({marks(len(ids))})" + self.FOR_UPDATE,
                 ids,
             ):
-                current[int(row[0])] = _Health.of(row)
+                stored[int(row[0])] = row
         changed: list[_Health] = []
         queued: list[_Queued] = []
         for monitor_id, monitor_thresholds in thresholds.items():
-            before = current.get(monitor_id) or _Health(monitor_id)
-            health = replace(before)
             checks = by_monitor[monitor_id]
             if len(checks) > 1:
                 checks = sorted(checks, key=lambda row: int(row[1]))
-            for row in checks:
-                await self._judge_one(tx, health, row, monitor_thresholds, queued)
-            if health != before:
+            kept = stored.get(monitor_id)
+            if kept is not None:
+                checks = _past_steady(kept, checks, monitor_thresholds)
+                if not checks:
+                    continue  # the common case: a monitor up that keeps working
+            health = _Health(monitor_id) if kept is None else _Health.of(kept)
+            moved_row = False
+            for check in checks:
+                at_ms = int(check[1])
+                if health.checked_at is not None and at_ms <= health.checked_at:
+                    continue  # replayed, or older than what moved the streak last
+                failed = int(check[2]) != 1
+                streak, moved = advance(
+                    health.streak, _FAIL if failed else _SUCCESS, monitor_thresholds
+                )
+                if streak == health.streak:
+                    continue  # a success of a monitor up, a failure of one down: nothing moves
+                if failed and health.streak.failures == 0:
+                    # The first failure of a run: what an incident it opens will say.
+                    health.first_failure_at = at_ms
+                    health.first_cause, health.first_detail = check[5], check[7]
+                if streak.health is not health.streak.health:
+                    health.since = at_ms
+                health.streak, health.checked_at, moved_row = streak, at_ms, True
+                if moved is not None:
+                    await self._transition(tx, health, moved, at_ms, queued)
+            if moved_row:
                 changed.append(health)
         if changed:
             await tx.executemany(self.UPSERT_HEALTH, [h.params() for h in changed])
         if queued:
             await self._queue_for_channels(tx, queued)
 
-    async def _judge_one(
+    async def _transition(
         self,
         tx: Transaction,
         health: _Health,
-        row: Row,
-        thresholds: Thresholds,
+        moved: Transition,
+        at_ms: int,
         queued: list[_Queued],
     ) -> None:
-        at_ms = int(row[1])
-        if health.checked_at is not None and at_ms <= health.checked_at:
-            return
-        failed = int(row[2]) != 1
-        if failed and health.streak.failures == 0:
-            # The first failure of a run: what an incident it opens will say.
-            health.first_failure_at, health.first_cause, health.first_detail = at_ms, row[5], row[7]
-        streak, moved = advance(
-            health.streak, Status.FAIL if failed else Status.SUCCESS, thresholds
-        )
-        if streak.health is not health.streak.health:
-            health.since = at_ms
-        health.streak = streak
-        health.checked_at = at_ms
-        health.last_cause = row[5] if failed else None
+        """Open the incident of a move down, or resolve it on the move back up."""
         if moved is Transition.DOWN:
             started = health.first_failure_at if health.first_failure_at is not None else at_ms
             opened = await tx.execute(
@@ -221,7 +246,7 @@ class HealthSQL(SQLBase):
             queued.append(
                 _Queued(NotificationKind.DOWN, health.incident_id, health.monitor_id, at_ms)
             )
-        elif moved is Transition.UP and health.incident_id is not None:
+        elif health.incident_id is not None:
             incident_id, health.incident_id = health.incident_id, None
             if await self._resolve(tx, incident_id, at_ms, RECOVERED):
                 queued.append(
@@ -415,13 +440,15 @@ class HealthSQL(SQLBase):
     async def network_failures(
         self, since: float, canary_urls: Sequence[str] = ()
     ) -> tuple[int, int, int, int]:
-        # From the health rows (a row per monitor, each holding its newest check's time and
-        # cause), not from the checks: the answer costs the monitors, whatever the check rate.
+        # Each monitor's newest check from `since` on (the (status, checked_at) index: the checks
+        # of that last minute or so), counted once whatever checks share its millisecond.
         counted = (
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN h.last_cause IN"
-            f" ({marks(len(_NETWORK))}) THEN 1 ELSE 0 END), 0)"
-            " FROM monitor_health h JOIN monitors m ON m.id = h.monitor_id"
-            " WHERE h.checked_at >= ? AND m.state <> ?"
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.status = 0 AND c.cause IN"
+            f" ({marks(len(_NETWORK))}) THEN 1 ELSE 0 END), 0) FROM"
+            " (SELECT monitor_id, MAX(id) AS newest FROM checks"
+            "  WHERE status IN (0, 1) AND checked_at >= ? GROUP BY monitor_id) n"
+            " JOIN checks c ON c.id = n.newest JOIN monitors m ON m.id = n.monitor_id"
+            " WHERE m.state <> ?"
         )
         params = (*_NETWORK, to_ms(since), _DELETED)
         checked, failed = (await self.fetch(counted, params))[0]

@@ -114,8 +114,7 @@ MIGRATIONS: list[list[str]] = [
     # health and streak, incidents, channels (targets sealed with Fernet), the channels a monitor
     # names, the outbox of notifications (dedup_key unique: one per incident, kind and channel) and
     # maintenance windows. Times in ms like the checks. monitor_health.checked_at is the newest check
-    # the health has read (an older or replayed one moves nothing) and last_cause its cause (NULL: a
-    # success), which the storm guard reads instead of the checks.
+    # that moved the streak (an older or replayed one moves nothing).
     [
         """ALTER TABLE monitors
             ADD COLUMN failure_threshold SMALLINT NULL,
@@ -131,7 +130,6 @@ MIGRATIONS: list[list[str]] = [
             first_cause VARCHAR(24) NULL,
             first_detail VARCHAR(500) NULL,
             checked_at BIGINT NULL,
-            last_cause VARCHAR(24) NULL,
             KEY monitor_health_health (health)
         ) {_TABLE_OPTIONS}""",
         f"""CREATE TABLE IF NOT EXISTS incidents (
@@ -260,13 +258,13 @@ class MySQLStorage(SQLStorage):
     )
     UPSERT_HEALTH = (
         "INSERT INTO monitor_health (monitor_id, health, failures, successes, since, incident_id,"
-        " first_failure_at, first_cause, first_detail, checked_at, last_cause)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " first_failure_at, first_cause, first_detail, checked_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON DUPLICATE KEY UPDATE health = VALUES(health), failures = VALUES(failures),"
         " successes = VALUES(successes), since = VALUES(since),"
         " incident_id = VALUES(incident_id), first_failure_at = VALUES(first_failure_at),"
         " first_cause = VALUES(first_cause), first_detail = VALUES(first_detail),"
-        " checked_at = VALUES(checked_at), last_cause = VALUES(last_cause)"
+        " checked_at = VALUES(checked_at)"
     )
     # MariaDB 10.6+ and MySQL 8.0+: a second dispatcher skips the rows the first is claiming
     # instead of waiting for its transaction.

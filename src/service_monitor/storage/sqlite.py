@@ -115,8 +115,7 @@ MIGRATIONS: list[list[str]] = [
             first_failure_at INTEGER,
             first_cause TEXT,
             first_detail TEXT,
-            checked_at INTEGER,
-            last_cause TEXT
+            checked_at INTEGER
         )""",
         "CREATE INDEX IF NOT EXISTS monitor_health_health ON monitor_health (health)",
         """CREATE TABLE IF NOT EXISTS incidents (
@@ -223,13 +222,13 @@ class SQLiteStorage(SQLStorage):
     )
     UPSERT_HEALTH = (
         "INSERT INTO monitor_health (monitor_id, health, failures, successes, since, incident_id,"
-        " first_failure_at, first_cause, first_detail, checked_at, last_cause)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " first_failure_at, first_cause, first_detail, checked_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (monitor_id) DO UPDATE SET health = excluded.health,"
         " failures = excluded.failures, successes = excluded.successes, since = excluded.since,"
         " incident_id = excluded.incident_id, first_failure_at = excluded.first_failure_at,"
         " first_cause = excluded.first_cause, first_detail = excluded.first_detail,"
-        " checked_at = excluded.checked_at, last_cause = excluded.last_cause"
+        " checked_at = excluded.checked_at"
     )
     FOR_UPDATE_SKIP_LOCKED = ""  # BEGIN IMMEDIATE: one claimer at a time
 
