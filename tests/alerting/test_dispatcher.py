@@ -228,6 +228,24 @@ async def test_a_storm_sends_one_message_per_default_channel_then_one_digest_of_
     assert len(receiver.requests) == 4
 
 
+async def test_a_storm_ends_on_checks_alone_when_nothing_else_is_due(
+    desk: Desk, receiver: Receiver
+) -> None:
+    await desk.channel("a", receiver.url("/a"))
+    monitors = await desk.monitors(30)
+    await desk.go_down(monitors[:20], T0)
+    await desk.checks(monitors[20:], T0, ok=True)
+    await desk.run(T0, T0 + 30)
+    assert kinds_of(receiver) == {"storm": 1}
+    # The network is back, but the 20 are really down (status errors): no RESOLVED is due.
+    await desk.checks(monitors[:20], T0 + 600, ok=False, cause=Cause.HTTP_STATUS)
+    await desk.checks(monitors[20:], T0 + 600, ok=True)
+    await desk.run(T0 + 600, T0 + 630)
+    assert kinds_of(receiver) == {"storm": 1, "digest": 1}
+    [digest] = [r for r in receiver.requests if r.json()["kind"] == "digest"]
+    assert len(digest.json()["incidents"]) == 20
+
+
 async def test_canaries_all_up_say_it_is_no_storm(
     desk: Desk, receiver: Receiver, tmp_path: Path
 ) -> None:

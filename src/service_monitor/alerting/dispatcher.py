@@ -156,6 +156,7 @@ class Dispatcher:
         self.lease = settings.NOTIFY_TIMEOUT * SENDS_PER_SENDER + 60.0
         self._storm: _Storm | None = None
         self._storm_known = False  # whether a storm left by a previous run was looked for
+        self._judged = False  # whether this tick judged the storm already
         self._held_scan_at: float | None = None  # None: at the first tick
         self._reminders_at: float | None = None
         self._parallel = asyncio.Semaphore(settings.NOTIFY_SENDERS)
@@ -168,6 +169,9 @@ class Dispatcher:
         report = TickReport()
         if not self._storm_known:
             await self._recover_storm(now)
+        self._judged = False
+        if self._storm is not None:  # its end is judged every tick, rows due or not
+            await self._judge_storm(now, report)
         await self._release_held(now, report)
         await self._queue_reminders(now, report)
         windows: ActiveWindows | None = None
@@ -201,8 +205,7 @@ class Dispatcher:
         report: TickReport,
     ) -> list[_Send]:
         """What each claimed row becomes; returns the sends to make."""
-        downs = [r for r in rows if r.kind is NotificationKind.DOWN]
-        if downs or self._storm is not None:
+        if not self._judged and any(r.kind is NotificationKind.DOWN for r in rows):
             await self._judge_storm(now, report)
         hold: dict[float, list[int]] = defaultdict(list)  # window end -> rows
         storm_held: list[int] = []
@@ -252,6 +255,8 @@ class Dispatcher:
     # -- the storm guard --
 
     async def _judge_storm(self, now: float, report: TickReport) -> None:
+        """Start or end a storm on the last minute's figures (once a tick)."""
+        self._judged = True
         figures = NetworkFigures.of(
             await self.store.network_failures(now - STORM_WINDOW_S, self.settings.CANARY_URLS)
         )
