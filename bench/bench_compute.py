@@ -312,7 +312,7 @@ def alerting_on(values: dict[str, str]) -> Iterator[dict[str, str]]:
     asyncio.run(add_default_channel(load_settings(**alert_values), key, f"{base}/hook"))
     dispatcher = subprocess.Popen(
         [sys.executable, "-m", "service_monitor.cli", "dispatch"],
-        env=clean_env(**alert_values, LOG_LEVEL="WARNING", ALLOWED_TARGET_NETWORKS="127.0.0.0/8"),
+        env=clean_env(**{**alert_values, "LOG_LEVEL": "WARNING"}),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
