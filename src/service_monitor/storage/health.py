@@ -389,12 +389,14 @@ class HealthSQL(SQLBase):
         now_ms = to_ms(now)
         resolved = 0
         async with self._transaction() as tx:
+            # A plain read: each write below says again what it found, so a check stored meanwhile
+            # (add_checks locks the health rows it moves) wins, and no lock is held across rows.
             rows = await tx.fetch(
                 "SELECT i.id, i.monitor_id, m.state, m.failure_threshold, m.success_threshold,"
                 " h.health, h.successes, h.incident_id"
                 " FROM incidents i LEFT JOIN monitors m ON m.id = i.monitor_id"
                 " LEFT JOIN monitor_health h ON h.monitor_id = i.monitor_id"
-                " WHERE i.resolved_at IS NULL ORDER BY i.id" + self.FOR_UPDATE
+                " WHERE i.resolved_at IS NULL ORDER BY i.id"
             )
             queued: list[_Queued] = []
             for (
@@ -415,15 +417,19 @@ class HealthSQL(SQLBase):
                     )
                 elif pointed is None or int(pointed) != int(incident_id):
                     resolution = SUPERSEDED
-                elif health == Health.DOWN.value and int(successes) >= (
-                    self._thresholds(failure, success).success
+                elif health == _DOWN and int(successes) >= (
+                    needed := self._thresholds(failure, success).success
                 ):
                     resolution = RECOVERED  # its success threshold was lowered meanwhile
-                    await tx.execute(
+                    moved = await tx.execute(
                         "UPDATE monitor_health SET health = ?, failures = 0, since = ?,"
-                        " incident_id = NULL WHERE monitor_id = ?",
-                        (Health.UP.value, now_ms, monitor_id),
+                        " incident_id = NULL"
+                        " WHERE monitor_id = ? AND incident_id = ? AND health = ?"
+                        " AND successes >= ?",
+                        (_UP, now_ms, monitor_id, incident_id, _DOWN, needed),
                     )
+                    if moved.rowcount != 1:
+                        continue  # a check moved it meanwhile: its own transition decides
                 else:
                     continue
                 if await self._resolve(tx, int(incident_id), now_ms, resolution):
