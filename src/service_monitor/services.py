@@ -11,12 +11,22 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import cast
 
 from .cache import CacheBackend
 from .config import Settings
 from .startup import open_backends
 from .stats import Stats
-from .storage import CheckStore, CycleStore, MonitorStore, Storage
+from .storage import (
+    ChannelStore,
+    CheckStore,
+    CycleStore,
+    HealthStore,
+    MonitorStore,
+    OutboxStore,
+    Storage,
+    WindowStore,
+)
 
 
 @dataclass
@@ -48,6 +58,23 @@ class Services:
     @property
     def cycles(self) -> CycleStore:
         return self.storage
+
+    # Alerting's roles (issue 16). cast: until the store adds them to Storage (branch alerts-store).
+    @property
+    def health(self) -> HealthStore:
+        return cast(HealthStore, self.storage)
+
+    @property
+    def channels(self) -> ChannelStore:
+        return cast(ChannelStore, self.storage)
+
+    @property
+    def outbox(self) -> OutboxStore:
+        return cast(OutboxStore, self.storage)
+
+    @property
+    def windows(self) -> WindowStore:
+        return cast(WindowStore, self.storage)
 
     async def close(self) -> None:
         """Close the cache, then the store (the reverse of their opening)."""

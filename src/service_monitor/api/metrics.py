@@ -9,13 +9,14 @@ path no route matched is `unmatched`, and a method outside the usual ones is `ot
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..metrics.shared import read_shared, render
+from ..metrics.shared import AlertingStore, read_shared, render
 from ..services import Services
 from .auth import AUTH_ERRORS, require_key
 
@@ -131,10 +132,13 @@ router = APIRouter(tags=["health"])
 )
 async def metrics(request: Request) -> Response:
     """Request counts and latencies of the API (every worker's), the compute's probes and cycles,
-    the queue's depth and when the last successful cycle ended; see README, Metrics."""
+    the queue's depth, when the last successful cycle ended, and alerting's incidents open,
+    monitors by health and notifications by channel type and state; see README, Metrics."""
     services: Services = request.app.state.services
     http: HTTPMetrics = request.app.state.http_metrics
-    shared = await read_shared(services.cache, services.cycles)
+    shared = await read_shared(
+        services.cache, services.cycles, cast(AlertingStore, services.storage)
+    )
     return Response(render(http.registry, shared), media_type=CONTENT_TYPE_LATEST)
 
 
