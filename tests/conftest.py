@@ -181,6 +181,12 @@ async def open_mysql_storage(settings: Settings) -> MySQLStorage:
         "rollup_hours",
         "windows",
         "window_bounds",
+        "monitor_health",
+        "incidents",
+        "channels",
+        "monitor_channels",
+        "notifications",
+        "maintenance_windows",
     ):
         await storage.execute(f"TRUNCATE TABLE {table}")
     return storage
