@@ -67,6 +67,10 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# The key channel targets are sealed with on MySQL (CHANNEL_KEYS), as Secrets Manager gives it on
+# AWS; the embedded deployment keeps its own key file beside the SQLite file.
+TEST_CHANNEL_KEY = "PmtqnzdoUOtK0XpKRzqQ4aNE6AEMYW0R0UUdsZBKvmU="
+
 # Tests probe servers on 127.0.0.1, which the SSRF guard refuses: these settings open it unless a
 # test says otherwise (the guard's own tests turn it back on).
 GUARD_OPEN: dict[str, Any] = {"ALLOW_PRIVATE_TARGETS": True}
@@ -88,6 +92,7 @@ def production_settings(**overrides: Any) -> Settings:
         "CACHE_ADDRESS": REDIS_HOST,
         "CACHE_PORT": REDIS_PORT,
         "CACHE_KEY_PREFIX": f"sm-test:{uuid.uuid4().hex}:",
+        "CHANNEL_KEYS": TEST_CHANNEL_KEY,
         **GUARD_OPEN,
     }
     values.update(overrides)
