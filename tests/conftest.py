@@ -92,7 +92,6 @@ def production_settings(**overrides: Any) -> Settings:
         "CACHE_ADDRESS": REDIS_HOST,
         "CACHE_PORT": REDIS_PORT,
         "CACHE_KEY_PREFIX": f"sm-test:{uuid.uuid4().hex}:",
-        "CHANNEL_KEYS": TEST_CHANNEL_KEY,
         **GUARD_OPEN,
     }
     values.update(overrides)
@@ -242,7 +241,7 @@ async def services(
     if request.param == "mysql+redis":
         request.getfixturevalue("require_mysql")
         request.getfixturevalue("require_redis")
-        settings = production_settings()
+        settings = production_settings(CHANNEL_KEYS=TEST_CHANNEL_KEY)
         storage: Storage = await open_mysql_storage(settings)
         cache: CacheBackend = await RedisCache.open(settings)
     else:

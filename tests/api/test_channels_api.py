@@ -42,7 +42,8 @@ async def test_a_webhook_channel_shows_its_secret_once_and_its_target_never(
     assert made.status_code == 201, made.text
     body = made.json()
     assert made.headers["location"] == f"/channels/{body['id']}"
-    assert body["secret"] and len(body["secret"]) >= 32
+    assert body["secret"]
+    assert len(body["secret"]) >= 32
     assert body["target_hint"] == f"http://127.0.0.1:{receiver.base.rsplit(':', 1)[1]}/…"
     assert (body["type"], body["is_default"], body["send_resolved"]) == ("webhook", True, True)
     assert (body["resend_every"], body["monitors"]) == (None, 0)
@@ -170,7 +171,8 @@ async def test_rotating_a_webhook_secret_returns_the_new_one_once(
     assert rotated.status_code == 200, rotated.text
     assert rotated.json()["changed"] == ["secret"]
     new_secret = rotated.json()["secret"]
-    assert new_secret and new_secret != made["secret"]
+    assert new_secret
+    assert new_secret != made["secret"]
 
     tested = await client.post(f"/channels/{made['id']}/test")
     assert tested.json()["ok"] is True, tested.text

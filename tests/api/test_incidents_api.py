@@ -162,7 +162,7 @@ async def test_an_unknown_incident_or_monitor_is_404(
     ],
 )
 async def test_a_bad_query_is_422_naming_it(
-    client: httpx.AsyncClient, params: dict[str, object], field: str
+    client: httpx.AsyncClient, params: dict[str, str | int], field: str
 ) -> None:
     answer = await client.get("/incidents", params=params)
     assert answer.status_code == 422

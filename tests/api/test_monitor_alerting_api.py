@@ -33,7 +33,7 @@ async def test_a_new_monitor_is_unknown_with_the_default_thresholds_and_channels
     client: httpx.AsyncClient,
 ) -> None:
     made = (await client.post("/urls/", json={"name": "a", "url": "https://a.example"})).json()
-    expected = {
+    expected: dict[str, object] = {
         "health": {
             "state": "unknown",
             "since": None,
