@@ -1,4 +1,5 @@
-"""A small typed client of the service's HTTP API, for the `stats` and `urls` commands.
+"""A small typed client of the service's HTTP API, for the `stats`, `urls`, `channels`, `incidents`
+and `maintenance` commands.
 
 It speaks only HTTP, so it works against any deployment the API is reachable at. Every answer the
 API gives as an error becomes an `ApiError` (status code, the API's `detail`, and the field errors
@@ -9,14 +10,16 @@ URL. The key, when given, is sent as `Authorization: Bearer <key>` and never app
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
 from .check_spec import DEFAULT_CHECK, Assertion, CheckSpec, RequestSpec
+
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0  # seconds for one answer
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection
@@ -45,7 +48,8 @@ class ApiError(Exception):
         self.status = status
         self.detail = detail
         self.errors = errors
-        self.existing_id = existing_id  # 409 on add: the monitor that already has this URL
+        self.existing_id = existing_id  # 409 on add: the monitor (or channel) that has it already
+        self.monitors_naming: int | None = None  # 409 on deleting a channel: monitors naming it
 
     @property
     def key_refused(self) -> bool:
@@ -84,6 +88,17 @@ class TopItem:
 
 
 @dataclass(frozen=True)
+class MonitorHealth:
+    """A monitor's health: "up", "down", or "unknown" until its checks reach a threshold."""
+
+    state: str = "unknown"
+    since: str | None = None  # ISO 8601, UTC; None while never checked
+    failures: int = 0  # the current run of failed checks
+    successes: int = 0
+    incident_id: int | None = None  # the open incident while down
+
+
+@dataclass(frozen=True)
 class Monitor:
     id: int
     name: str
@@ -93,6 +108,11 @@ class Monitor:
     # The check as the API shows it: secret header values are check_spec.REDACTED.
     check: CheckSpec = DEFAULT_CHECK
     owner: str | None = None
+    health: MonitorHealth = field(default_factory=MonitorHealth)
+    failure_threshold: int | None = None  # the monitor's own; None: the default
+    success_threshold: int | None = None
+    thresholds: tuple[int, int] | None = None  # (failure, success) in effect
+    channels: tuple[str, ...] = ()  # names of the channels it names; (): the defaults
 
 
 @dataclass(frozen=True)
@@ -153,6 +173,97 @@ class MonitorPage:
     offset: int = 0
 
 
+@dataclass(frozen=True)
+class Channel:
+    """A channel as the API shows it: never its target, only `target_hint`."""
+
+    id: int
+    name: str
+    type: str  # "apprise" or "webhook"
+    target_hint: str
+    is_default: bool
+    send_resolved: bool
+    resend_every: int | None  # seconds between reminders; None: none
+    created_at: str
+    monitors: int  # how many monitors name it
+
+
+@dataclass(frozen=True)
+class ChannelChange:
+    """POST /channels and PATCH /channels/{id}: the channel, the webhook secret when one was just
+    made (shown this once), and for a PATCH the fields that changed."""
+
+    channel: Channel
+    secret: str | None = None
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChannelTest:
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    monitor_id: int
+    monitor_name: str | None  # None once the monitor is deleted
+    url: str | None
+    state: str  # "open" or "resolved"
+    started_at: str
+    opened_at: str
+    resolved_at: str | None
+    duration_s: int
+    cause: str | None
+    detail: str | None
+    resolution: str | None
+
+
+@dataclass(frozen=True)
+class IncidentNotification:
+    id: int
+    kind: str  # down, resolved, reminder, storm, digest
+    channel_id: int
+    channel: str | None  # None once the channel is deleted
+    channel_type: str | None
+    state: str  # pending, held, sent, failed, merged, dropped
+    attempts: int
+    last_error: str | None
+    created_at: str
+    next_attempt_at: str
+    sent_at: str | None
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    incident: Incident
+    notifications: list[IncidentNotification]
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    items: list[Incident] = field(default_factory=list)
+    total: int = 0
+    limit: int = 0
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    id: int
+    monitor_id: int | None  # None: every monitor
+    starts_at: str | None  # one-off windows
+    cron: str | None  # recurring ones
+    timezone: str
+    duration: int  # seconds
+    note: str
+    created_at: str
+    active: bool
+    ends_at: str | None
+    next_start: str | None
+
+
 def valid_key(key: str) -> bool:
     """A key an HTTP header can carry: printable ASCII, no spaces."""
     return bool(key) and key.isascii() and key.isprintable() and not any(c.isspace() for c in key)
@@ -182,12 +293,16 @@ def _error(response: httpx.Response) -> ApiError:
         if isinstance(e, dict)
     )
     existing = body.get("id")
-    return ApiError(
+    error = ApiError(
         response.status_code,
         body["detail"],
         errors,
         existing if isinstance(existing, int) and not isinstance(existing, bool) else None,
     )
+    naming = body.get("monitors")
+    if isinstance(naming, int) and not isinstance(naming, bool):
+        error.monitors_naming = naming
+    return error
 
 
 def _unexpected(response: httpx.Response, exc: Exception) -> ApiError:
@@ -208,6 +323,8 @@ def _monitor(item: dict[str, Any]) -> Monitor:
         }
     )
     owner = item.get("owner")
+    health = item.get("health") or {}
+    thresholds = item.get("thresholds")
     return Monitor(
         id=int(item["id"]),
         name=str(item["name"]),
@@ -216,6 +333,90 @@ def _monitor(item: dict[str, Any]) -> Monitor:
         state=str(item["state"]),
         check=DEFAULT_CHECK if check == DEFAULT_CHECK else check,
         owner=None if owner is None else str(owner),
+        health=MonitorHealth(
+            state=str(health.get("state", "unknown")),
+            since=_text(health.get("since")),
+            failures=int(health.get("failures") or 0),
+            successes=int(health.get("successes") or 0),
+            incident_id=_int(health.get("incident_id")),
+        ),
+        failure_threshold=_int(item.get("failure_threshold")),
+        success_threshold=_int(item.get("success_threshold")),
+        thresholds=(
+            (int(thresholds["failure"]), int(thresholds["success"])) if thresholds else None
+        ),
+        channels=tuple(str(name) for name in item.get("channels") or ()),
+    )
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _channel(item: dict[str, Any]) -> Channel:
+    return Channel(
+        id=int(item["id"]),
+        name=str(item["name"]),
+        type=str(item["type"]),
+        target_hint=str(item["target_hint"]),
+        is_default=bool(item["is_default"]),
+        send_resolved=bool(item["send_resolved"]),
+        resend_every=_int(item.get("resend_every")),
+        created_at=str(item["created_at"]),
+        monitors=int(item.get("monitors") or 0),
+    )
+
+
+def _incident(item: dict[str, Any]) -> Incident:
+    return Incident(
+        id=int(item["id"]),
+        monitor_id=int(item["monitor_id"]),
+        monitor_name=_text(item.get("monitor_name")),
+        url=_text(item.get("url")),
+        state=str(item["state"]),
+        started_at=str(item["started_at"]),
+        opened_at=str(item["opened_at"]),
+        resolved_at=_text(item.get("resolved_at")),
+        duration_s=int(item["duration_s"]),
+        cause=_text(item.get("cause")),
+        detail=_text(item.get("detail")),
+        resolution=_text(item.get("resolution")),
+    )
+
+
+def _notification(item: dict[str, Any]) -> IncidentNotification:
+    return IncidentNotification(
+        id=int(item["id"]),
+        kind=str(item["kind"]),
+        channel_id=int(item["channel_id"]),
+        channel=_text(item.get("channel")),
+        channel_type=_text(item.get("channel_type")),
+        state=str(item["state"]),
+        attempts=int(item["attempts"]),
+        last_error=_text(item.get("last_error")),
+        created_at=str(item["created_at"]),
+        next_attempt_at=str(item["next_attempt_at"]),
+        sent_at=_text(item.get("sent_at")),
+    )
+
+
+def _window(item: dict[str, Any]) -> MaintenanceWindow:
+    return MaintenanceWindow(
+        id=int(item["id"]),
+        monitor_id=_int(item.get("monitor_id")),
+        starts_at=_text(item.get("starts_at")),
+        cron=_text(item.get("cron")),
+        timezone=str(item["timezone"]),
+        duration=int(item["duration"]),
+        note=str(item.get("note") or ""),
+        created_at=str(item["created_at"]),
+        active=bool(item["active"]),
+        ends_at=_text(item.get("ends_at")),
+        next_start=_text(item.get("next_start")),
     )
 
 
@@ -353,16 +554,32 @@ class ApiClient:
             raise _unexpected(response, exc) from None
 
     async def add_url(
-        self, name: str, url: str, *, check: CheckSpec | None = None, owner: str | None = None
+        self,
+        name: str,
+        url: str,
+        *,
+        check: CheckSpec | None = None,
+        owner: str | None = None,
+        failure_threshold: int | None = None,
+        success_threshold: int | None = None,
+        channels: Sequence[str | int] = (),
     ) -> Monitor:
-        """POST /urls/: the new monitor, with `check` (default: one GET, success below 400) and
-        `owner`. A URL already monitored with the same check raises ApiError 409 whose
-        `existing_id` is that monitor's id; a refused field, ApiError 422 naming it."""
+        """POST /urls/: the new monitor, with `check` (default: one GET, success below 400),
+        `owner`, its own thresholds (None: the defaults) and the channels it names (by name or
+        id; none: the default channels). A URL already monitored with the same check raises
+        ApiError 409 whose `existing_id` is that monitor's id; a refused field (an unknown
+        channel), ApiError 422 naming it."""
         body: dict[str, Any] = {"name": name, "url": url}
         if check is not None and check != DEFAULT_CHECK:
             body |= check_fields(check)
         if owner is not None:
             body["owner"] = owner
+        if failure_threshold is not None:
+            body["failure_threshold"] = failure_threshold
+        if success_threshold is not None:
+            body["success_threshold"] = success_threshold
+        if channels:
+            body["channels"] = list(channels)
         response = await self._request("POST", "/urls/", json=body)
         try:
             return _monitor(response.json())
@@ -400,12 +617,16 @@ class ApiClient:
         degraded_after_ms: int | Unset | None = UNSET,
         owner: str | Unset | None = UNSET,
         check: CheckSpec | None = None,
+        failure_threshold: int | Unset | None = UNSET,
+        success_threshold: int | Unset | None = UNSET,
+        channels: Sequence[str | int] | None = None,
         dry_run: bool = False,
     ) -> Change:
         """PATCH /urls/{id}: change the fields given (None, or UNSET where None clears: left as
         they are). `check` sets request, assertions and degraded_after_ms at once. A secret
-        header's value given as REDACTED keeps the stored one. With `dry_run`, nothing is
-        written: the answer says what would change."""
+        header's value given as REDACTED keeps the stored one. A threshold set to None goes back
+        to the default; `channels` replaces the channels named ([]: the defaults). With
+        `dry_run`, nothing is written: the answer says what would change."""
         body: dict[str, Any] = {}
         if name is not None:
             body["name"] = name
@@ -421,6 +642,12 @@ class ApiClient:
             body["degraded_after_ms"] = degraded_after_ms
         if not isinstance(owner, Unset):
             body["owner"] = owner
+        if not isinstance(failure_threshold, Unset):
+            body["failure_threshold"] = failure_threshold
+        if not isinstance(success_threshold, Unset):
+            body["success_threshold"] = success_threshold
+        if channels is not None:
+            body["channels"] = list(channels)
         params: dict[str, str | int] = {"dry_run": "true"} if dry_run else {}
         response = await self._request("PATCH", f"/urls/{monitor_id}", params=params, json=body)
         try:
@@ -432,6 +659,165 @@ class ApiClient:
     async def delete_url(self, monitor_id: int) -> None:
         """DELETE /urls/{id}: stop monitoring it (ApiError 404 when there is no such monitor)."""
         await self._request("DELETE", f"/urls/{monitor_id}")
+
+    # --- alerting: channels, incidents, maintenance windows --------------------------------
+
+    async def _json(self, method: str, path: str, parse: Callable[[Any], T], **kwargs: Any) -> T:
+        """The answer's JSON read by `parse`; an answer it cannot read is an ApiError."""
+        response = await self._request(method, path, **kwargs)
+        try:
+            return parse(response.json())
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise _unexpected(response, exc) from None
+
+    async def list_channels(self) -> list[Channel]:
+        """GET /channels: every channel by id (targets shown as their hint only)."""
+        return await self._json(
+            "GET", "/channels", lambda body: [_channel(i) for i in body["items"]]
+        )
+
+    async def get_channel(self, channel_id: int) -> Channel:
+        return await self._json("GET", f"/channels/{channel_id}", _channel)
+
+    async def add_channel(
+        self,
+        name: str,
+        type: str,
+        url: str,
+        *,
+        is_default: bool = False,
+        send_resolved: bool = True,
+        resend_every: int | None = None,
+    ) -> ChannelChange:
+        """POST /channels: the new channel and, for a webhook, its signing secret (shown only
+        now). ApiError 409 when the name is taken (`existing_id`), 422 for a refused target."""
+        body = {
+            "name": name,
+            "type": type,
+            "url": url,
+            "is_default": is_default,
+            "send_resolved": send_resolved,
+            "resend_every": resend_every,
+        }
+        return await self._json(
+            "POST",
+            "/channels",
+            lambda answer: ChannelChange(_channel(answer), _text(answer.get("secret"))),
+            json=body,
+        )
+
+    async def update_channel(
+        self,
+        channel_id: int,
+        *,
+        name: str | None = None,
+        url: str | None = None,
+        is_default: bool | None = None,
+        send_resolved: bool | None = None,
+        resend_every: int | Unset | None = UNSET,
+        rotate_secret: bool = False,
+    ) -> ChannelChange:
+        """PATCH /channels/{id}: change what is given (resend_every=None: no reminders);
+        `rotate_secret` makes a webhook's new secret, returned once."""
+        body: dict[str, Any] = {}
+        for key, value in (
+            ("name", name),
+            ("url", url),
+            ("is_default", is_default),
+            ("send_resolved", send_resolved),
+        ):
+            if value is not None:
+                body[key] = value
+        if not isinstance(resend_every, Unset):
+            body["resend_every"] = resend_every
+        if rotate_secret:
+            body["rotate_secret"] = True
+
+        def parse(answer: Any) -> ChannelChange:
+            changed = [str(f) for f in answer["changed"]]
+            return ChannelChange(_channel(answer), _text(answer.get("secret")), changed)
+
+        return await self._json("PATCH", f"/channels/{channel_id}", parse, json=body)
+
+    async def delete_channel(self, channel_id: int, *, force: bool = False) -> None:
+        """DELETE /channels/{id}: ApiError 409 while monitors name it (`monitors_naming` says how
+        many) unless `force`, which makes them stop naming it."""
+        params: dict[str, str | int] = {"force": "true"} if force else {}
+        await self._request("DELETE", f"/channels/{channel_id}", params=params)
+
+    async def test_channel(self, channel_id: int) -> ChannelTest:
+        """POST /channels/{id}/test: send a test message now; how it went."""
+        return await self._json(
+            "POST",
+            f"/channels/{channel_id}/test",
+            lambda body: ChannelTest(bool(body["ok"]), str(body["detail"])),
+        )
+
+    async def incidents(
+        self,
+        *,
+        state: str = "open",
+        limit: int = 100,
+        offset: int = 0,
+        monitor_id: int | None = None,
+    ) -> IncidentPage:
+        """GET /incidents (or a monitor's, GET /urls/{id}/incidents): a page, newest first, of
+        the open incidents (`state="open"`) or all of them (`"all"`)."""
+        path = "/incidents" if monitor_id is None else f"/urls/{monitor_id}/incidents"
+        params: dict[str, str | int] = {"state": state, "limit": limit, "offset": offset}
+
+        def parse(body: Any) -> IncidentPage:
+            return IncidentPage(
+                items=[_incident(i) for i in body["items"]],
+                total=int(body["total"]),
+                limit=int(body["limit"]),
+                offset=int(body["offset"]),
+            )
+
+        return await self._json("GET", path, parse, params=params)
+
+    async def get_incident(self, incident_id: int) -> IncidentDetail:
+        """GET /incidents/{id}: the incident and its notifications, oldest first."""
+
+        def parse(body: Any) -> IncidentDetail:
+            notes = [_notification(n) for n in body["notifications"]]
+            return IncidentDetail(_incident(body), notes)
+
+        return await self._json("GET", f"/incidents/{incident_id}", parse)
+
+    async def list_windows(self, monitor_id: int | None = None) -> list[MaintenanceWindow]:
+        """GET /maintenance: every window (with `monitor_id`: its own and those of all)."""
+        params: dict[str, str | int] = {} if monitor_id is None else {"monitor_id": monitor_id}
+        return await self._json(
+            "GET",
+            "/maintenance",
+            lambda body: [_window(i) for i in body["items"]],
+            params=params,
+        )
+
+    async def add_window(
+        self,
+        *,
+        duration: int,
+        starts_at: str | None = None,
+        cron: str | None = None,
+        timezone: str = "UTC",
+        monitor_id: int | None = None,
+        note: str = "",
+    ) -> MaintenanceWindow:
+        """POST /maintenance: a one-off window (`starts_at`, ISO 8601 with an offset) or a
+        recurring one (`cron` in `timezone`), lasting `duration` seconds, for one monitor or
+        all (None)."""
+        body: dict[str, Any] = {"duration": duration, "timezone": timezone, "note": note}
+        body["monitor_id"] = monitor_id
+        if starts_at is not None:
+            body["starts_at"] = starts_at
+        if cron is not None:
+            body["cron"] = cron
+        return await self._json("POST", "/maintenance", _window, json=body)
+
+    async def delete_window(self, window_id: int) -> None:
+        await self._request("DELETE", f"/maintenance/{window_id}")
 
 
 def _cache(cache: bool) -> dict[str, str | int]:

@@ -61,7 +61,16 @@ def csv_rows(path: Path) -> list[Row]:
 Loc = tuple[str | int, ...]
 # `${NAME}` in a header value is the environment variable NAME; `$$` is a literal `$`.
 _ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-ENTRY_FIELDS = ("name", "url", "request", "assertions", "degraded_after_ms")
+ENTRY_FIELDS = (
+    "name",
+    "url",
+    "request",
+    "assertions",
+    "degraded_after_ms",
+    "failure_threshold",
+    "success_threshold",
+    "channels",
+)
 FILE_FIELDS = ("owner", "monitors")
 
 
@@ -137,7 +146,8 @@ def expand_env(value: str, environ: Mapping[str, str]) -> str:
 
 def read_monitors_yaml(path: Path, environ: Mapping[str, str] | None = None) -> MonitorsFile:
     """The monitors file at `path`: `owner` (the label `apply` syncs by) and `monitors`, a list of
-    {name, url, request, assertions, degraded_after_ms} as the API takes them.
+    {name, url, request, assertions, degraded_after_ms, failure_threshold, success_threshold,
+    channels} as the API takes them (channels by name).
 
     Header values are expanded from `environ` (default: the process's environment), so secrets
     need not sit in the file; a header set from a variable is marked secret. Each entry's

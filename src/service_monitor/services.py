@@ -16,7 +16,16 @@ from .cache import CacheBackend
 from .config import Settings
 from .startup import open_backends
 from .stats import Stats
-from .storage import CheckStore, CycleStore, MonitorStore, Storage
+from .storage import (
+    ChannelStore,
+    CheckStore,
+    CycleStore,
+    HealthStore,
+    MonitorStore,
+    OutboxStore,
+    Storage,
+    WindowStore,
+)
 
 
 @dataclass
@@ -47,6 +56,23 @@ class Services:
 
     @property
     def cycles(self) -> CycleStore:
+        return self.storage
+
+    # Alerting's roles (issue 16).
+    @property
+    def health(self) -> HealthStore:
+        return self.storage
+
+    @property
+    def channels(self) -> ChannelStore:
+        return self.storage
+
+    @property
+    def outbox(self) -> OutboxStore:
+        return self.storage
+
+    @property
+    def windows(self) -> WindowStore:
         return self.storage
 
     async def close(self) -> None:

@@ -25,7 +25,7 @@ from .errors import install_error_handlers
 from .fast_stats import fast_routes
 from .limits import RequestLimits, reject_unknown_query
 from .metrics import install_metrics
-from .routes import cycles, health, urls, views
+from .routes import channels, cycles, health, incidents, maintenance, urls, views
 
 log = logging.getLogger("service_monitor.api")
 
@@ -86,9 +86,14 @@ def create_app(
     # views.reads first: its /urls/overview must match before urls.reads' /urls/{monitor_id}.
     routers = (
         (urls.writes, bool(keys)),
+        (channels.writes, bool(keys)),
+        (maintenance.writes, bool(keys)),
         (views.reads, read_key),
         (urls.reads, read_key),
         (cycles.reads, read_key),
+        (incidents.reads, read_key),
+        (channels.reads, read_key),
+        (maintenance.reads, read_key),
     )
     for router, needs_key in routers:
         if needs_key:

@@ -13,9 +13,26 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..check_spec import SpecLimitError
-from ..errors import DuplicateURL, MonitorNotFound, TargetRefused, Unavailable
+from ..errors import (
+    ChannelInUse,
+    ChannelNotFound,
+    DuplicateChannel,
+    DuplicateURL,
+    IncidentNotFound,
+    MonitorNotFound,
+    SealingUnavailable,
+    TargetRefused,
+    Unavailable,
+    WindowNotFound,
+)
 from .auth import SCHEME, KeyMissing, KeyRefused
-from .schemas import ConflictBody, ErrorBody, ValidationErrorBody
+from .schemas import (
+    ChannelConflictBody,
+    ChannelInUseBody,
+    ConflictBody,
+    ErrorBody,
+    ValidationErrorBody,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +42,19 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ConflictBody}}
 INVALID: dict[int | str, dict[str, Any]] = {422: {"model": ValidationErrorBody}}
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "the database did not answer"}
+}
+CHANNEL_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ChannelConflictBody, "description": "the name is another channel's"}
+}
+CHANNEL_IN_USE: dict[int | str, dict[str, Any]] = {
+    409: {"model": ChannelInUseBody, "description": "monitors name it; ?force=true detaches them"}
+}
+SEALING: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorBody,
+        "description": "the database did not answer, or no CHANNEL_KEYS key can seal or open the"
+        " channel's target",
+    }
 }
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "the body is not valid JSON"},
@@ -97,6 +127,24 @@ async def _duplicate(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "id": exc.existing_id}, status_code=409)
 
 
+async def _duplicate_channel(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DuplicateChannel)
+    return JSONResponse({"detail": str(exc), "id": exc.existing_id}, status_code=409)
+
+
+async def _channel_in_use(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ChannelInUse)
+    detail = f"{exc}; ?force=true detaches them (they then use the default channels)"
+    return JSONResponse({"detail": detail, "monitors": exc.monitors}, status_code=409)
+
+
+async def _sealing_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # A deployment without the key that seals channel targets: the operator's to fix, not the
+    # caller's; the message names the setting and never a key.
+    log.error("answered 503: %s", exc)
+    return JSONResponse({"detail": f"channel keys unavailable: {exc}"}, status_code=503)
+
+
 async def _target_refused(_: Request, exc: Exception) -> JSONResponse:
     # The SSRF guard's refusal is a bad url field: the same shape as any validation error.
     assert isinstance(exc, TargetRefused)
@@ -136,6 +184,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KeyMissing, _key_missing)
     app.add_exception_handler(KeyRefused, _key_refused)
     app.add_exception_handler(MonitorNotFound, _not_found)
+    for not_found in (IncidentNotFound, ChannelNotFound, WindowNotFound):
+        app.add_exception_handler(not_found, _not_found)
+    app.add_exception_handler(DuplicateChannel, _duplicate_channel)
+    app.add_exception_handler(ChannelInUse, _channel_in_use)
+    app.add_exception_handler(SealingUnavailable, _sealing_unavailable)
     app.add_exception_handler(DuplicateURL, _duplicate)
     app.add_exception_handler(TargetRefused, _target_refused)
     app.add_exception_handler(SpecLimitError, _spec_limit)

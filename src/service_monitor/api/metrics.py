@@ -131,10 +131,11 @@ router = APIRouter(tags=["health"])
 )
 async def metrics(request: Request) -> Response:
     """Request counts and latencies of the API (every worker's), the compute's probes and cycles,
-    the queue's depth and when the last successful cycle ended; see README, Metrics."""
+    the queue's depth, when the last successful cycle ended, and alerting's incidents open,
+    monitors by health and notifications by channel type and state; see README, Metrics."""
     services: Services = request.app.state.services
     http: HTTPMetrics = request.app.state.http_metrics
-    shared = await read_shared(services.cache, services.cycles)
+    shared = await read_shared(services.cache, services.cycles, services.storage)
     return Response(render(http.registry, shared), media_type=CONTENT_TYPE_LATEST)
 
 

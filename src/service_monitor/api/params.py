@@ -55,3 +55,8 @@ OwnerParam = Annotated[
     str | None,
     Query(min_length=1, max_length=100, description="only the monitors with this owner label"),
 ]
+ForceParam = Annotated[
+    bool,
+    BeforeValidator(_flag),
+    Query(description="true: delete it even if monitors name it (they then use the defaults)"),
+]

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from ..alerting.maintenance import check_cron, check_timezone
+from ..alerts import (
+    MAX_THRESHOLD,
+    Channel,
+    ChannelType,
+    Delivery,
+    Incident,
+    MaintenanceWindow,
+    MonitorHealth,
+    Notification,
+    NotificationKind,
+)
 from ..check_spec import (
     MAX_ASSERTIONS,
     MAX_LATENCY_MS,
@@ -96,6 +117,25 @@ class _MonitorFieldRules(BaseModel):
         return validate_owner(value)
 
 
+_FAILURE_DOC = (
+    f"consecutive failed checks that make the monitor down, 1 to {MAX_THRESHOLD}; null: the"
+    " default (FAILURE_THRESHOLD)"
+)
+_SUCCESS_DOC = (
+    f"consecutive successful checks that make it up again, 1 to {MAX_THRESHOLD}; null: the"
+    " default (SUCCESS_THRESHOLD)"
+)
+_CHANNELS_DOC = (
+    "the channels told of its incidents, by name or id; empty: the default channels"
+    " (is_default); an unknown one is refused naming it"
+)
+MAX_MONITOR_CHANNELS = 50
+ChannelRef = (
+    Annotated[int, Field(ge=1, le=2**31 - 1)]
+    | Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+)
+
+
 class MonitorIn(_MonitorFieldRules):
     """A URL to monitor, and optionally how to check it (the bare {name, url} is the default
     check: one GET, success below 400)."""
@@ -117,11 +157,36 @@ class MonitorIn(_MonitorFieldRules):
     owner: str | None = Field(
         None, min_length=1, max_length=MAX_OWNER_LENGTH, description=_OWNER_DOC
     )
+    failure_threshold: int | None = Field(None, ge=1, le=MAX_THRESHOLD, description=_FAILURE_DOC)
+    success_threshold: int | None = Field(None, ge=1, le=MAX_THRESHOLD, description=_SUCCESS_DOC)
+    channels: list[ChannelRef] = Field(
+        default_factory=list, max_length=MAX_MONITOR_CHANNELS, description=_CHANNELS_DOC
+    )
 
 
 # Fields a PATCH may change, in the order `changed` lists them.
-PATCH_FIELDS = ("name", "url", "request", "assertions", "degraded_after_ms", "owner")
-ChangedField = Literal["name", "url", "request", "assertions", "degraded_after_ms", "owner"]
+PATCH_FIELDS = (
+    "name",
+    "url",
+    "request",
+    "assertions",
+    "degraded_after_ms",
+    "owner",
+    "failure_threshold",
+    "success_threshold",
+    "channels",
+)
+ChangedField = Literal[
+    "name",
+    "url",
+    "request",
+    "assertions",
+    "degraded_after_ms",
+    "owner",
+    "failure_threshold",
+    "success_threshold",
+    "channels",
+]
 
 
 class MonitorPatch(_MonitorFieldRules):
@@ -156,6 +221,49 @@ class MonitorPatch(_MonitorFieldRules):
     owner: str | None = Field(
         None, min_length=1, max_length=MAX_OWNER_LENGTH, description=_OWNER_DOC
     )
+    failure_threshold: int | None = Field(None, ge=1, le=MAX_THRESHOLD, description=_FAILURE_DOC)
+    success_threshold: int | None = Field(None, ge=1, le=MAX_THRESHOLD, description=_SUCCESS_DOC)
+    channels: list[ChannelRef] = Field(
+        None,  # type: ignore[arg-type]
+        max_length=MAX_MONITOR_CHANNELS,
+        description=_CHANNELS_DOC,
+    )
+
+
+class HealthOut(BaseModel):
+    """A monitor's health: up or down once its checks reach a threshold, unknown before."""
+
+    state: Literal["up", "down", "unknown"]
+    since: datetime | None = Field(description="when it last changed; null while never checked")
+    failures: int = Field(description="the current run of failed checks")
+    successes: int = Field(description="the current run of successful checks")
+    incident_id: int | None = Field(description="the open incident while down; else null")
+
+    @classmethod
+    def of(cls, health: MonitorHealth) -> HealthOut:
+        return cls(
+            state=health.health.value,
+            since=None if health.since is None else _utc(health.since),
+            failures=health.failures,
+            successes=health.successes,
+            incident_id=health.incident_id,
+        )
+
+
+class ThresholdsOut(BaseModel):
+    failure: int = Field(description="consecutive failed checks that make the monitor down")
+    success: int = Field(description="consecutive successful checks that make it up again")
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorAlerting:
+    """What alerting adds to a monitor's answer, read from the store for a page at once."""
+
+    health: MonitorHealth
+    failure_threshold: int | None  # the monitor's own; None: the default
+    success_threshold: int | None
+    effective: ThresholdsOut
+    channels: list[str]  # names of the channels it names
 
 
 class MonitorOut(BaseModel):
@@ -170,10 +278,17 @@ class MonitorOut(BaseModel):
     assertions: list[Assertion]
     degraded_after_ms: int | None
     owner: str | None
+    health: HealthOut
+    failure_threshold: int | None = Field(description="the monitor's own; null: the default")
+    success_threshold: int | None = Field(description="the monitor's own; null: the default")
+    thresholds: ThresholdsOut = Field(description="the thresholds in effect (own or default)")
+    channels: list[str] = Field(
+        description="names of the channels told of its incidents; empty: the default channels"
+    )
 
     @classmethod
-    def of(cls, monitor: Monitor) -> MonitorOut:
-        return cls(**monitor_fields(monitor))
+    def of(cls, monitor: Monitor, alerting: MonitorAlerting) -> MonitorOut:
+        return cls(**monitor_fields(monitor, alerting))
 
 
 def public_request(spec: CheckSpec) -> RequestSpec:
@@ -189,7 +304,7 @@ def public_request(spec: CheckSpec) -> RequestSpec:
     return request.model_copy(update={"headers": headers})
 
 
-def monitor_fields(monitor: Monitor) -> dict[str, Any]:
+def monitor_fields(monitor: Monitor, alerting: MonitorAlerting) -> dict[str, Any]:
     """MonitorOut's fields of `monitor`, secrets redacted: what every read of a monitor shows."""
     return {
         "id": monitor.id,
@@ -201,6 +316,11 @@ def monitor_fields(monitor: Monitor) -> dict[str, Any]:
         "assertions": list(monitor.check.assertions),
         "degraded_after_ms": monitor.check.degraded_after_ms,
         "owner": monitor.owner,
+        "health": HealthOut.of(alerting.health),
+        "failure_threshold": alerting.failure_threshold,
+        "success_threshold": alerting.success_threshold,
+        "thresholds": alerting.effective,
+        "channels": alerting.channels,
     }
 
 
@@ -319,12 +439,20 @@ class OverviewItem(MonitorOut):
     )
 
 
+class HealthCounts(BaseModel):
+    up: int
+    down: int
+    unknown: int
+
+
 class OverviewPage(BaseModel):
     items: list[OverviewItem]
     total: int = Field(description="monitors matching `q` (all monitored URLs without it)")
     limit: int
     offset: int
     q: str | None
+    health: HealthCounts = Field(description="every monitored URL by health (not only `q`'s)")
+    incidents_open: int = Field(description="incidents open now, of every monitor")
 
 
 class HistoryBucket(BaseModel):
@@ -408,3 +536,364 @@ class FieldError(BaseModel):
 
 class ValidationErrorBody(ErrorBody):
     errors: list[FieldError]
+
+
+# --- alerting (issue 16): channels, incidents, maintenance windows --------------------------------
+
+MAX_TARGET_LENGTH = 4096  # an Apprise URL may carry several recipients and options
+MIN_RESEND_S = 60
+MAX_RESEND_S = 7 * 86400
+MAX_NOTE_LENGTH = 500
+MAX_CRON_LENGTH = 120
+MAX_WINDOW_S = 366 * 86400
+# A one-off window's start must be a time the store and the cron library both read.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+_TYPE_DOC = (
+    "apprise: any Apprise URL (slack://, mailto://, json://, ntfys://, ...); webhook: an http(s)"
+    " URL that receives our signed JSON POST (X-Signature: sha256=<HMAC-SHA256 of the body>)"
+)
+_TARGET_DOC = (
+    "the Apprise URL or webhook URL; it holds tokens: stored encrypted, never returned (see"
+    " `target_hint`); an internal address is refused unless the SSRF guard allows it"
+)
+_RESEND_DOC = (
+    f"seconds between reminders while an incident stays open, {MIN_RESEND_S} to {MAX_RESEND_S};"
+    " null: no reminders"
+)
+CHANNEL_EXAMPLE: dict[str, Any] = {
+    "name": "ops-slack",
+    "type": "apprise",
+    "url": "slack://T000/B000/XXXX",
+    "is_default": True,
+}
+
+
+def _validate_target(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if not value.isprintable() or any(c.isspace() for c in value):
+        raise ValueError("must be printable characters without spaces")
+    return value
+
+
+class _ChannelFieldRules(BaseModel):
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return validate_name(value)
+
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _validate_target(value)
+
+
+class ChannelIn(_ChannelFieldRules):
+    """A channel to tell of incidents: an Apprise URL, or a webhook of ours."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CHANNEL_EXAMPLE]})
+
+    name: str = Field(
+        min_length=1, max_length=MAX_NAME_LENGTH, description="unique; printable characters"
+    )
+    type: ChannelType = Field(description=_TYPE_DOC)
+    url: str = Field(min_length=1, max_length=MAX_TARGET_LENGTH, description=_TARGET_DOC)
+    is_default: bool = Field(False, description="told of monitors that name no channel")
+    send_resolved: bool = Field(True, description="also tell when an incident is resolved")
+    resend_every: int | None = Field(
+        None, ge=MIN_RESEND_S, le=MAX_RESEND_S, description=_RESEND_DOC
+    )
+
+
+CHANNEL_PATCH_FIELDS = ("name", "url", "is_default", "send_resolved", "resend_every")
+ChannelChangedField = Literal[
+    "name", "url", "is_default", "send_resolved", "resend_every", "secret"
+]
+
+
+class ChannelPatch(_ChannelFieldRules):
+    """The fields to change; those left out keep their value. A channel's type never changes."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"resend_every": 3600}, {"rotate_secret": True}]},
+    )
+    # As in MonitorPatch: left out is None (model_fields_set tells), an explicit null is refused.
+    name: str = Field(  # type: ignore[assignment]
+        None, min_length=1, max_length=MAX_NAME_LENGTH, description="printable characters"
+    )
+    url: str = Field(  # type: ignore[assignment]
+        None, min_length=1, max_length=MAX_TARGET_LENGTH, description=_TARGET_DOC
+    )
+    is_default: bool = Field(None, description="told of monitors that name no channel")  # type: ignore[assignment]
+    send_resolved: bool = Field(None, description="also tell when resolved")  # type: ignore[assignment]
+    resend_every: int | None = Field(
+        None, ge=MIN_RESEND_S, le=MAX_RESEND_S, description=_RESEND_DOC
+    )
+    rotate_secret: bool = Field(
+        False,
+        description="webhook channels: make a new signing secret, returned once in `secret`",
+    )
+
+
+class ChannelOut(BaseModel):
+    id: int
+    name: str
+    type: ChannelType
+    target_hint: str = Field(description="what may be shown of the target: never its tokens")
+    is_default: bool = Field(description="told of monitors that name no channel")
+    send_resolved: bool = Field(description="also told when an incident is resolved")
+    resend_every: int | None = Field(description="seconds between reminders; null: none")
+    created_at: datetime
+    monitors: int = Field(description="how many monitors name it")
+
+    @classmethod
+    def of(cls, channel: Channel, monitors: int) -> ChannelOut:
+        return cls(**channel_fields(channel, monitors))
+
+
+def channel_fields(channel: Channel, monitors: int) -> dict[str, Any]:
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "type": channel.type,
+        "target_hint": channel.target_hint,
+        "is_default": channel.is_default,
+        "send_resolved": channel.send_resolved,
+        "resend_every": channel.resend_every,
+        "created_at": _utc(channel.created_at),
+        "monitors": monitors,
+    }
+
+
+_SECRET_DOC = (
+    "webhook channels: the HMAC-SHA256 key the receiver checks X-Signature with, shown only"
+    " here (on create and on rotate_secret); null otherwise"
+)
+
+
+class ChannelCreated(ChannelOut):
+    secret: str | None = Field(description=_SECRET_DOC)
+
+
+class ChannelChange(ChannelOut):
+    secret: str | None = Field(description=_SECRET_DOC)
+    changed: list[ChannelChangedField] = Field(
+        description="the fields changed (url whenever one was sent: the stored one is never"
+        " read back to compare); empty: nothing was written"
+    )
+
+
+class ChannelPage(BaseModel):
+    items: list[ChannelOut]
+    total: int
+
+
+class ChannelTestOut(BaseModel):
+    ok: bool = Field(description="true when the message was accepted by the channel")
+    detail: str = Field(description="what happened, in one sentence")
+
+
+class ChannelInUseBody(ErrorBody):
+    monitors: int = Field(description="how many monitors name the channel")
+
+
+class ChannelConflictBody(ErrorBody):
+    id: int = Field(description="id of the channel that already has this name")
+
+
+class IncidentOut(BaseModel):
+    id: int
+    monitor_id: int
+    monitor_name: str | None = Field(description="null when the monitor was deleted")
+    url: str | None = Field(description="null when the monitor was deleted")
+    state: Literal["open", "resolved"]
+    started_at: datetime = Field(description="when the first failure of the streak was made")
+    opened_at: datetime = Field(description="when the failure threshold was reached")
+    resolved_at: datetime | None
+    duration_s: int = Field(description="seconds down: to resolved_at, or to now while open")
+    cause: Cause | None = Field(description="the first failure's cause")
+    detail: str | None = Field(description="the first failure's detail")
+    resolution: str | None = Field(description='why it was resolved: "recovered", ...')
+
+    @classmethod
+    def of(cls, incident: Incident, monitor: Monitor | None, now: float) -> IncidentOut:
+        return cls(**incident_fields(incident, monitor, now))
+
+
+def incident_fields(incident: Incident, monitor: Monitor | None, now: float) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "monitor_id": incident.monitor_id,
+        "monitor_name": None if monitor is None else monitor.name,
+        "url": None if monitor is None else monitor.url,
+        "state": "open" if incident.is_open else "resolved",
+        "started_at": _utc(incident.started_at),
+        "opened_at": _utc(incident.opened_at),
+        "resolved_at": None if incident.resolved_at is None else _utc(incident.resolved_at),
+        "duration_s": round(incident.duration(now)),
+        "cause": incident.cause,
+        "detail": incident.detail,
+        "resolution": incident.resolution,
+    }
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: NotificationKind
+    channel_id: int
+    channel: str | None = Field(description="the channel's name; null when it was deleted")
+    channel_type: ChannelType | None = Field(description="null when the channel was deleted")
+    state: Delivery = Field(
+        description="pending, held (storm guard or maintenance), sent, failed, merged (into a"
+        " digest), dropped"
+    )
+    attempts: int
+    last_error: str | None = Field(description="why the last attempt failed, or why dropped")
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, notification: Notification, channel: Channel | None) -> NotificationOut:
+        return cls(
+            id=notification.id,
+            kind=notification.kind,
+            channel_id=notification.channel_id,
+            channel=None if channel is None else channel.name,
+            channel_type=None if channel is None else channel.type,
+            state=notification.state,
+            attempts=notification.attempts,
+            last_error=notification.last_error,
+            created_at=_utc(notification.created_at),
+            next_attempt_at=_utc(notification.next_attempt_at),
+            sent_at=None if notification.sent_at is None else _utc(notification.sent_at),
+        )
+
+
+class IncidentDetail(IncidentOut):
+    notifications: list[NotificationOut] = Field(description="oldest first")
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut] = Field(description="newest first")
+    total: int
+    limit: int
+    offset: int
+    state: Literal["open", "all"]
+
+
+class WindowIn(BaseModel):
+    """A maintenance window: once (`starts_at`) or recurring (`cron` read in `timezone`), each
+    occurrence lasting `duration` seconds; incidents are recorded but nobody is told."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"starts_at": "2030-05-10T02:00:00Z", "duration": 3600, "note": "db upgrade"},
+                {
+                    "monitor_id": 3,
+                    "cron": "0 2 * * SUN",
+                    "timezone": "Europe/Paris",
+                    "duration": 7200,
+                },
+            ]
+        },
+    )
+
+    monitor_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="the monitor; null: every monitor"
+    )
+    starts_at: AwareDatetime | None = Field(
+        None, description="a one-off window's start (ISO 8601 with an offset or Z)"
+    )
+    timezone: str = Field(
+        "UTC", min_length=1, max_length=64, description="IANA time zone the cron is read in"
+    )
+    cron: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_CRON_LENGTH,
+        description='a recurring window\'s starts, 5 cron fields ("0 2 * * SUN")',
+    )
+    duration: int = Field(ge=60, le=MAX_WINDOW_S, description="seconds each occurrence lasts")
+    note: str = Field("", max_length=MAX_NOTE_LENGTH, description="why, for whoever reads it")
+
+    @field_validator("starts_at")
+    @classmethod
+    def _starts_at(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not _EARLIEST <= value < _LATEST:
+            raise ValueError("must be between 1970 and 2200")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        check_timezone(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
+        timezone = info.data.get("timezone")
+        if value is not None and timezone is not None:  # a bad time zone is said on its own
+            check_cron(value, timezone)
+        return value
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, value: str) -> str:
+        if not all(c.isprintable() or c in "\n\t" for c in value):
+            raise ValueError("must be printable characters")
+        return value
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> WindowIn:
+        if (self.starts_at is None) == (self.cron is None):
+            raise ValueError(
+                "give exactly one of starts_at (a one-off window) and cron (a recurring one)"
+            )
+        return self
+
+
+class WindowOut(BaseModel):
+    id: int
+    monitor_id: int | None = Field(description="null: every monitor")
+    starts_at: datetime | None = Field(description="a one-off window's start; null if recurring")
+    cron: str | None = Field(description="a recurring window's cron; null if one-off")
+    timezone: str
+    duration: int = Field(description="seconds each occurrence lasts")
+    note: str
+    created_at: datetime
+    active: bool = Field(description="now inside an occurrence")
+    ends_at: datetime | None = Field(description="while active: when this occurrence ends")
+    next_start: datetime | None = Field(
+        description="the next occurrence's start; null when none is left"
+    )
+
+    @classmethod
+    def of(
+        cls, window: MaintenanceWindow, ends_at: float | None, next_start: float | None
+    ) -> WindowOut:
+        """`ends_at`: the end of the occurrence under way (None: not active now)."""
+        return cls(
+            id=window.id,
+            monitor_id=window.monitor_id,
+            starts_at=None if window.starts_at is None else _utc(window.starts_at),
+            cron=window.cron,
+            timezone=window.timezone,
+            duration=window.duration,
+            note=window.note,
+            created_at=_utc(window.created_at),
+            active=ends_at is not None,
+            ends_at=None if ends_at is None else _utc(ends_at),
+            next_start=None if next_start is None else _utc(next_start),
+        )
+
+
+class WindowPage(BaseModel):
+    items: list[WindowOut]
+    total: int

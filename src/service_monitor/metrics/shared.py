@@ -22,7 +22,8 @@ from prometheus_client.registry import Collector
 from ..cache import SharedCounters, URLQueue
 from ..errors import Unavailable
 from ..models import CycleTotals
-from ..storage import CycleStore
+from ..storage import CycleStore, HealthStore, OutboxStore
+from .alerting import AlertingReadings, alerting_families, read_alerting
 from .compute import compute_families
 from .multiproc import MULTIPROC_ENV
 
@@ -41,6 +42,8 @@ class SharedReadings:
     counters: dict[str, float] | None
     queue_depth: int | None
     cycles: CycleTotals | None
+    alerting: AlertingReadings | None = None
+    alerting_asked: bool = False  # a scrape of the API reads alerting's gauges from the store
 
 
 async def _read(what: str, reading: Awaitable[T]) -> T | None:
@@ -56,13 +59,24 @@ class SharedCache(SharedCounters, URLQueue, Protocol):
     """The cache as a scrape reads it: the compute's counters and the queue's depth."""
 
 
-async def read_shared(cache: SharedCache, store: CycleStore) -> SharedReadings:
-    counters, depth, cycles = await asyncio.gather(
+class AlertingStore(HealthStore, OutboxStore, Protocol):
+    """The store as alerting's gauges read it (metrics/alerting.py)."""
+
+
+async def read_shared(
+    cache: SharedCache, store: CycleStore, alerting: AlertingStore | None = None
+) -> SharedReadings:
+    counters, depth, cycles, alert_readings = await asyncio.gather(
         _read("compute counters", cache.read_counters()),
         _read("queue depth", cache.depth()),
         _read("cycle totals", store.cycle_totals()),
+        _read("alerting", read_alerting(alerting, alerting)) if alerting else _nothing(),
     )
-    return SharedReadings(counters, depth, cycles)
+    return SharedReadings(counters, depth, cycles, alert_readings, alerting is not None)
+
+
+async def _nothing() -> None:
+    return None
 
 
 class _SharedCollector(Collector):
@@ -74,12 +88,15 @@ class _SharedCollector(Collector):
         up = GaugeMetricFamily(
             "service_monitor_metrics_source_up",
             "1 when this scrape could read the shared place (cache: compute counters and queue"
-            " depth; store: cycles), 0 when its metrics are missing from this scrape.",
+            " depth; store: cycles and alerting), 0 when its metrics are missing from this scrape.",
             labels=["source"],
         )
         cache_read = shared.counters is not None and shared.queue_depth is not None
         up.add_metric(["cache"], 1.0 if cache_read else 0.0)
-        up.add_metric(["store"], 1.0 if shared.cycles is not None else 0.0)
+        store_read = shared.cycles is not None and (
+            shared.alerting is not None or not shared.alerting_asked
+        )
+        up.add_metric(["store"], 1.0 if store_read else 0.0)
         yield up
         if shared.counters is not None:
             yield from compute_families(shared.counters)
@@ -89,6 +106,8 @@ class _SharedCollector(Collector):
                 "New URLs queued by the API that no compute cycle has taken in yet.",
                 value=shared.queue_depth,
             )
+        if shared.alerting is not None:
+            yield from alerting_families(shared.alerting)
         if shared.cycles is not None:
             cycles = CounterMetricFamily(
                 "service_monitor_cycles",

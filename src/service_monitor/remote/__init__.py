@@ -1,4 +1,4 @@
-"""The `stats` and `urls` commands, registered on the `service-monitor` parser: they talk to the HTTP API, never to the store, so they work against a remote deployment.
+"""The `stats`, `urls`, `apply`, `channels`, `incidents`, `incident` and `maintenance` commands, registered on the `service-monitor` parser: they talk to the HTTP API, never to the store, so they work against a remote deployment.
 
 `service-monitor stats` prints the 30-day summary and the top-10 lists as tables (or JSON);
 `service-monitor urls list|add|show|edit|remove|import` manages monitors, and
@@ -12,7 +12,7 @@ refused the key. Errors are one line each, never a traceback, and never show the
 
 Modules: session.py (connection options, errors, exit codes, running a command), output.py
 (tables and safe text), stats.py, urls.py (list, add, show, edit, remove), importing.py (urls
-import) and apply.py (apply).
+import), apply.py (apply) and alerting.py (channels, incidents, incident, maintenance).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..arguments import positive_seconds
+from .alerting import add_alerting_commands
 from .apply import _apply
 from .importing import _urls_import, read_rows
 from .session import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, DEFAULT_CONCURRENCY, UsageError
@@ -33,6 +34,7 @@ from .urls import (
     _urls_list,
     _urls_remove,
     _urls_show,
+    add_alerting_options,
     add_check_options,
 )
 
@@ -80,7 +82,7 @@ def _connection_options() -> argparse.ArgumentParser:
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `stats` and `urls` on the `service-monitor` parser (cli.build_parser)."""
+    """Register the API's commands on the `service-monitor` parser (cli.build_parser)."""
     connection = _connection_options()
 
     stats = commands.add_parser(
@@ -157,6 +159,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add.add_argument("name")
     add.add_argument("url")
     add_check_options(add)
+    add_alerting_options(add, edit=False)
     add.set_defaults(run=_urls_add)
 
     show = actions.add_parser(
@@ -179,6 +182,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     edit.add_argument("--name")
     edit.add_argument("--url")
     add_check_options(edit)
+    add_alerting_options(edit, edit=True)
     edit.add_argument(
         "--remove-header", action="append", metavar="NAME", help="stop sending this header"
     )
@@ -220,3 +224,5 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="no progress bar (there is none either when stderr is not a terminal)",
     )
     importer.set_defaults(run=_urls_import)
+
+    add_alerting_commands(commands, connection, _bounded_int)

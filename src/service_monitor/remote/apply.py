@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from ..alerts import MAX_THRESHOLD
 from ..check_spec import CheckSpec, SpecLimitError
 from ..models import validate_name, validate_url
 from ..monitor_files import FileMonitor, FileProblem, MonitorsFile, read_monitors_yaml
@@ -94,6 +95,23 @@ def check_entry(monitor: FileMonitor) -> None:
         CheckSpec.model_validate(_check_fields(fields))
     except ValidationError as exc:
         monitor.problems += _pydantic_problems(monitor, exc)
+    for name in ("failure_threshold", "success_threshold"):
+        value = fields.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_THRESHOLD:
+            problem = f"{name}: must be a whole number from 1 to {MAX_THRESHOLD}, got {value!r}"
+            monitor.problems.append((monitor.line_of((name,)), problem))
+    channels = fields.get("channels")
+    if channels is not None:
+        if not isinstance(channels, list):
+            problem = f"channels: expected a list of channel names, got {type(channels).__name__}"
+            monitor.problems.append((monitor.line_of(("channels",)), problem))
+        else:
+            for index, channel in enumerate(channels):
+                if not isinstance(channel, str) or not channel.strip():
+                    problem = f"channels.{index}: expected a channel's name, got {channel!r}"
+                    monitor.problems.append((monitor.line_of(("channels", index)), problem))
 
 
 def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +133,9 @@ def _body(monitor: FileMonitor, owner: str) -> dict[str, Any]:
         "assertions": check["assertions"],
         "degraded_after_ms": check["degraded_after_ms"],
         "owner": owner,
+        "failure_threshold": monitor.fields.get("failure_threshold"),
+        "success_threshold": monitor.fields.get("success_threshold"),
+        "channels": list(monitor.fields.get("channels") or []),
     }
 
 
@@ -201,7 +222,15 @@ async def apply_file(
             said[index] = f"would create {name}: {body['url']}"
             return
         try:
-            created = await api.add_url(name, body["url"], check=_check(body), owner=owner)
+            created = await api.add_url(
+                name,
+                body["url"],
+                check=_check(body),
+                owner=owner,
+                failure_threshold=body["failure_threshold"],
+                success_threshold=body["success_threshold"],
+                channels=body["channels"],
+            )
         except ApiError as exc:
             if exc.status != 409 or exc.existing_id is None:
                 raise
@@ -268,7 +297,15 @@ async def apply_file(
 
 def _patch(body: dict[str, Any]) -> dict[str, Any]:
     """update_url's arguments that set every field of the entry."""
-    return {"name": body["name"], "url": body["url"], "check": _check(body), "owner": body["owner"]}
+    return {
+        "name": body["name"],
+        "url": body["url"],
+        "check": _check(body),
+        "owner": body["owner"],
+        "failure_threshold": body["failure_threshold"],
+        "success_threshold": body["success_threshold"],
+        "channels": body["channels"],
+    }
 
 
 def _check(body: dict[str, Any]) -> CheckSpec:

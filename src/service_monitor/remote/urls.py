@@ -72,6 +72,15 @@ def _monitor_json(monitor: Monitor) -> dict[str, Any]:
         "assertions": check["assertions"],
         "degraded_after_ms": check["degraded_after_ms"],
         "owner": monitor.owner,
+        "health": dataclasses.asdict(monitor.health),
+        "failure_threshold": monitor.failure_threshold,
+        "success_threshold": monitor.success_threshold,
+        "thresholds": (
+            None
+            if monitor.thresholds is None
+            else {"failure": monitor.thresholds[0], "success": monitor.thresholds[1]}
+        ),
+        "channels": list(monitor.channels),
     }
 
 
@@ -85,11 +94,20 @@ def _print_monitors(monitors: list[Monitor]) -> None:
     table.add_column("name", overflow="fold")
     table.add_column("url", overflow="fold")
     table.add_column("state", no_wrap=True)
+    table.add_column("health", no_wrap=True)
     table.add_column("created (UTC)")
     table.add_column("check", overflow="fold")
     for m in monitors:
         created = m.created_at.replace("T", " ")[:19]
-        table.add_row(str(m.id), _cell(m.name), _cell(m.url), m.state, created, _check_summary(m))
+        table.add_row(
+            str(m.id),
+            _cell(m.name),
+            _cell(m.url),
+            m.state,
+            m.health.state,
+            created,
+            _check_summary(m),
+        )
     _console().print(table)
 
 
@@ -235,6 +253,62 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--owner", help="a label for the monitors one file manages (apply)")
 
 
+DEFAULT_WORD = "default"
+UNSET_OPTION = object()  # an alerting option not given: left as it is
+
+
+def _threshold_option(text: str) -> int | None:
+    """A threshold: a whole number 1 to 100, or `default` (None: the server's default)."""
+    if text.strip().lower() == DEFAULT_WORD:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 1 to 100 or 'default', got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be 1 to 100 or 'default', got {value}")
+    return value
+
+
+def add_alerting_options(parser: argparse.ArgumentParser, *, edit: bool) -> None:
+    """The options that set when a monitor is down or up and who is told (`urls add`, `edit`)."""
+    group = parser.add_argument_group(
+        "alerting", "when the monitor is down or up again, and which channels are told"
+    )
+    group.add_argument(
+        "--failure-threshold",
+        type=_threshold_option,
+        default=UNSET_OPTION,
+        metavar="N",
+        help="consecutive failed checks that make it down, 1-100 ('default': the server's)",
+    )
+    group.add_argument(
+        "--success-threshold",
+        type=_threshold_option,
+        default=UNSET_OPTION,
+        metavar="N",
+        help="consecutive successes that make it up again, 1-100 ('default': the server's)",
+    )
+    group.add_argument(
+        "--channel",
+        dest="channels",
+        action="append",
+        metavar="NAME",
+        help="a channel told of its incidents (repeat for more; none: the default channels)"
+        + ("; replaces the channels it names" if edit else ""),
+    )
+    if edit:
+        group.add_argument(
+            "--no-channels",
+            action="store_true",
+            help="name no channel: the default channels are told",
+        )
+
+
+def _option(args: argparse.Namespace, name: str) -> Any:
+    return getattr(args, name, UNSET_OPTION)
+
+
 def _request(base: dict[str, Any], args: argparse.Namespace) -> dict[str, Any] | None:
     """`base` (the API's request object) with the options given; None when none is."""
     given = [
@@ -314,6 +388,8 @@ def _check_summary(monitor: Monitor) -> str:
         parts.append(f"degraded > {check.degraded_after_ms} ms")
     if monitor.owner is not None:
         parts.append(f"owner {_printable(monitor.owner)}")
+    if monitor.channels:
+        parts.append(f"channels {_printable(', '.join(monitor.channels))}")
     return ", ".join(parts)
 
 
@@ -325,16 +401,28 @@ def _urls_add(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         _fail(spec_problems(exc))
         return 1
-    return _run(args, lambda api: _add(api, args.name, args.url, check, args.owner))
+    alerting: dict[str, Any] = {}
+    for name in ("failure_threshold", "success_threshold"):
+        value = _option(args, name)
+        if value is not UNSET_OPTION and value is not None:
+            alerting[name] = value
+    if getattr(args, "channels", None):
+        alerting["channels"] = args.channels
+    return _run(args, lambda api: _add(api, args.name, args.url, check, args.owner, **alerting))
 
 
 async def _add(
-    api: ApiClient, name: str, url: str, check: CheckSpec | None = None, owner: str | None = None
+    api: ApiClient,
+    name: str,
+    url: str,
+    check: CheckSpec | None = None,
+    owner: str | None = None,
+    **alerting: Any,
 ) -> int:
     from ..client import ApiError
 
     try:
-        monitor = await api.add_url(name, url, check=check, owner=owner)
+        monitor = await api.add_url(name, url, check=check, owner=owner, **alerting)
     except ApiError as exc:
         if exc.status != 409:
             raise
@@ -382,8 +470,23 @@ async def _edit(api: ApiClient, args: argparse.Namespace) -> int:
         except ValidationError as exc:
             _fail(spec_problems(exc))
             return 1
+    alerting: dict[str, Any] = {}
+    for name in ("failure_threshold", "success_threshold"):
+        value = _option(args, name)
+        if value is not UNSET_OPTION:
+            alerting[name] = value
+    if getattr(args, "no_channels", False):
+        alerting["channels"] = []
+    elif getattr(args, "channels", None):
+        alerting["channels"] = args.channels
     change = await api.update_url(
-        args.id, name=args.name, url=args.url, check=check, owner=owner, dry_run=args.dry_run
+        args.id,
+        name=args.name,
+        url=args.url,
+        check=check,
+        owner=owner,
+        dry_run=args.dry_run,
+        **alerting,
     )
     verb = "would change" if args.dry_run else "changed"
     if change.changed:
@@ -434,6 +537,7 @@ async def _show(api: ApiClient, args: argparse.Namespace) -> int:
         lines.append("assertions: none (success: a final status below 400)")
     if spec["degraded_after_ms"] is not None:
         lines.append(f"degraded after: {spec['degraded_after_ms']} ms")
+    lines += [_health_line(monitor), _alerting_line(monitor)]
     if detail.tls_days_left is not None:
         lines.append(f"TLS certificate: {detail.tls_days_left} days left")
     for window in ("hour", "week", "month"):
@@ -447,6 +551,33 @@ async def _show(api: ApiClient, args: argparse.Namespace) -> int:
     if detail.checks:
         _print_checks(detail.checks)
     return 0
+
+
+def _health_line(monitor: Monitor) -> str:
+    health = monitor.health
+    line = f"health: {health.state}"
+    if health.since is not None:
+        line += f" since {health.since.replace('T', ' ')[:19]} UTC"
+    if health.failures or health.successes:
+        run = health.failures or health.successes
+        line += f" ({run} {'failed' if health.failures else 'successful'} in a row)"
+    if health.incident_id is not None:
+        line += f"; open incident {health.incident_id}"
+    return line
+
+
+def _alerting_line(monitor: Monitor) -> str:
+    parts = []
+    if monitor.thresholds is not None:
+        failure, success = monitor.thresholds
+        own = monitor.failure_threshold is not None or monitor.success_threshold is not None
+        parts.append(
+            f"down after {failure} failures, up after {success} successes"
+            + ("" if own else " (the defaults)")
+        )
+    channels = ", ".join(monitor.channels) if monitor.channels else "the default channels"
+    parts.append(f"told: {channels}")
+    return "alerting: " + "; ".join(parts)
 
 
 def _assertion_text(assertion: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from yarl import URL
 
+from ...alerts import Health, MonitorHealth
 from ...check_spec import DEFAULT_CHECK, REDACTED, Assertion, CheckSpec, RequestSpec, SpecLimitError
 from ...errors import CacheUnavailable, DuplicateURL
 from ...guard import policy_for
@@ -21,10 +22,12 @@ from ...services import Services
 from ...stats import Served
 from ..deps import ServicesDep
 from ..errors import BODY_ERRORS, CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE, body_invalid
+from ..monitor_alerting import alerting_of, channel_ids, channel_names, monitor_alerting
 from ..params import CacheParam, DryRunParam, MonitorId, OffsetParam, OwnerParam, SearchParam
 from ..schemas import (
     PATCH_FIELDS,
     CheckOut,
+    MonitorAlerting,
     MonitorChange,
     MonitorDetail,
     MonitorIn,
@@ -33,6 +36,7 @@ from ..schemas import (
     MonitorPatch,
     StatusCounts,
     SummaryItem,
+    ThresholdsOut,
     TopItem,
     WindowCounts,
     as_response,
@@ -137,6 +141,11 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
     A literal internal address (loopback, private, link-local...) answers 422 unless the SSRF
     guard is opened (ALLOW_PRIVATE_TARGETS, ALLOWED_TARGET_NETWORKS); a name is checked when
     probed, on every address it resolves to.
+
+    **Alerting:** `failure_threshold` and `success_threshold` (null: the defaults) say how many
+    consecutive failed checks make it down and successful ones up again; `channels` (names or
+    ids; empty: the default channels) are told of its incidents. An unknown channel is a 422
+    naming it, and nothing is stored.
     """
     # The policy is built once per guard setting; its TargetRefused answers 422 (api/errors.py).
     policy_for(services.settings).check_url(monitor_in.url)
@@ -149,12 +158,20 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
         monitor_in.degraded_after_ms,
         DEFAULT_CHECK,
     )
+    # Resolved before anything is written: an unknown channel stores nothing.
+    channels = await services.channels.list_channels() if monitor_in.channels else []
+    named = channel_ids(channels, monitor_in.channels)
     try:
         monitor = await services.monitors.add_monitor(
             monitor_in.name, monitor_in.url, services.clock(), check=check, owner=monitor_in.owner
         )
     except DuplicateURL as exc:
         raise _duplicate(exc, check) from None
+    failure, success = monitor_in.failure_threshold, monitor_in.success_threshold
+    if failure is not None or success is not None:
+        await services.health.set_thresholds(monitor.id, failure, success)
+    if named:
+        await services.channels.set_monitor_channels(monitor.id, named)
     try:
         await services.cache.push(monitor.id)
     except CacheUnavailable as exc:
@@ -162,7 +179,20 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
         log.warning(
             "monitor %d stored but not queued, the next cycle takes it in: %s", monitor.id, exc
         )
-    body = MonitorOut.of(monitor)
+    # Built from what was just written, not read back: a read here would interleave with other
+    # requests' write transactions on the embedded store's one connection.
+    defaults = services.health.default_thresholds
+    alerting = MonitorAlerting(
+        health=MonitorHealth(monitor.id, Health.UNKNOWN, 0, 0, None, None),
+        failure_threshold=failure,
+        success_threshold=success,
+        effective=ThresholdsOut(
+            failure=defaults.failure if failure is None else failure,
+            success=defaults.success if success is None else success,
+        ),
+        channels=channel_names(channels, named),
+    )
+    body = MonitorOut.of(monitor, alerting)
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED,
@@ -196,7 +226,7 @@ def _kept_secrets(patch: MonitorPatch, stored: Monitor) -> list[str]:
     "/urls/{monitor_id}",
     response_model=MonitorChange,
     responses={**BODY_ERRORS, **CONFLICT, **NOT_FOUND, **INVALID, **UNAVAILABLE},
-    summary="Change a monitor's name, URL, check or owner",
+    summary="Change a monitor's name, URL, check, owner, thresholds or channels",
 )
 async def edit_url(
     services: ServicesDep,
@@ -214,8 +244,12 @@ async def edit_url(
     `dry_run=true` everything is validated and the answer is what would change, but nothing is
     written (a duplicate, 409, is only found when writing). 409 when the new URL and check are
     another monitor's.
+
+    `failure_threshold` and `success_threshold` (null: back to the defaults) apply from the next
+    check on; `channels` replaces the channels named (names or ids; `[]`: the defaults).
     """
     stored = await services.monitors.get_monitor(monitor_id)
+    stored_alerting = await monitor_alerting(services, monitor_id)
     sent = patch.model_fields_set  # a field left out keeps its value
     name = patch.name if "name" in sent else stored.name
     url = patch.url if "url" in sent else stored.url
@@ -238,6 +272,21 @@ async def edit_url(
         stored.check,
     )
     owner = patch.owner if "owner" in sent else stored.owner
+    failure = (
+        patch.failure_threshold
+        if "failure_threshold" in sent
+        else stored_alerting.failure_threshold
+    )
+    success = (
+        patch.success_threshold
+        if "success_threshold" in sent
+        else stored_alerting.success_threshold
+    )
+    all_channels = await services.channels.list_channels()
+    if "channels" in sent:
+        wanted_channels = channel_names(all_channels, channel_ids(all_channels, patch.channels))
+    else:
+        wanted_channels = stored_alerting.channels
     wanted = {
         "name": name,
         "url": url,
@@ -245,6 +294,9 @@ async def edit_url(
         "assertions": check.assertions,
         "degraded_after_ms": check.degraded_after_ms,
         "owner": owner,
+        "failure_threshold": failure,
+        "success_threshold": success,
+        "channels": wanted_channels,
     }
     before = {
         "name": stored.name,
@@ -253,25 +305,49 @@ async def edit_url(
         "assertions": stored.check.assertions,
         "degraded_after_ms": stored.check.degraded_after_ms,
         "owner": stored.owner,
+        "failure_threshold": stored_alerting.failure_threshold,
+        "success_threshold": stored_alerting.success_threshold,
+        "channels": stored_alerting.channels,
     }
     changed = [field for field in PATCH_FIELDS if wanted[field] != before[field]]
+    monitor_changed = {"name", "url", "request", "assertions", "degraded_after_ms", "owner"}
     if not changed or dry_run:
         monitor = dataclasses.replace(stored, name=name, url=url, check=check, owner=owner)
+        defaults = services.health.default_thresholds
+        alerting = MonitorAlerting(
+            health=stored_alerting.health,
+            failure_threshold=failure,
+            success_threshold=success,
+            effective=ThresholdsOut(
+                failure=defaults.failure if failure is None else failure,
+                success=defaults.success if success is None else success,
+            ),
+            channels=wanted_channels,
+        )
     else:
-        check_changed = {"request", "assertions", "degraded_after_ms"} & set(changed)
-        try:
-            monitor = await services.monitors.update_monitor(
-                monitor_id,
-                name=name if "name" in changed else None,
-                url=url if "url" in changed else None,
-                check=check if check_changed else None,
-                owner=owner,
-                clear_owner="owner" in changed and owner is None,
+        monitor = stored
+        if monitor_changed & set(changed):
+            check_changed = {"request", "assertions", "degraded_after_ms"} & set(changed)
+            try:
+                monitor = await services.monitors.update_monitor(
+                    monitor_id,
+                    name=name if "name" in changed else None,
+                    url=url if "url" in changed else None,
+                    check=check if check_changed else None,
+                    owner=owner,
+                    clear_owner="owner" in changed and owner is None,
+                )
+            except DuplicateURL as exc:
+                raise _duplicate(exc, check) from None
+        if {"failure_threshold", "success_threshold"} & set(changed):
+            await services.health.set_thresholds(monitor_id, failure, success)
+        if "channels" in changed:
+            await services.channels.set_monitor_channels(
+                monitor_id, channel_ids(all_channels, wanted_channels)
             )
-        except DuplicateURL as exc:
-            raise _duplicate(exc, check) from None
         log.info("monitor %d changed: %s", monitor_id, ", ".join(changed))
-    return as_response(MonitorChange(**monitor_fields(monitor), changed=changed))
+        alerting = await monitor_alerting(services, monitor_id)
+    return as_response(MonitorChange(**monitor_fields(monitor, alerting), changed=changed))
 
 
 @reads.get(
@@ -292,11 +368,9 @@ async def list_urls(
     `owner`, with them). The text is matched case-insensitively, `%` and `_` as themselves; the
     owner exactly. Secret header values are shown as "<redacted>"."""
     monitors, total = await services.monitors.list_monitors(limit, offset, q or None, owner=owner)
-    return as_response(
-        MonitorPage(
-            items=[MonitorOut.of(m) for m in monitors], total=total, limit=limit, offset=offset
-        )
-    )
+    alerting = await alerting_of(services, [m.id for m in monitors])
+    items = [MonitorOut.of(m, alerting[m.id]) for m in monitors]
+    return as_response(MonitorPage(items=items, total=total, limit=limit, offset=offset))
 
 
 @reads.get(
@@ -307,17 +381,19 @@ async def list_urls(
 )
 async def get_url(services: ServicesDep, monitor_id: MonitorId) -> Response:
     """The monitor (secret header values shown as "<redacted>"), its 20 newest checks, its
-    counts (of the successes, `degraded`) and the days left on its TLS certificate."""
+    counts (of the successes, `degraded`), the days left on its TLS certificate, and its health,
+    thresholds and channels."""
     monitor = await services.monitors.get_monitor(monitor_id)
     now = services.clock()
     spans = (Span.HOUR, Span.WEEK, Span.MONTH)
-    checks, counts = await asyncio.gather(
+    checks, counts, alerting = await asyncio.gather(
         services.checks.recent_checks(monitor_id, RECENT_CHECKS),
         services.checks.monitor_counts(monitor_id, [now - span.seconds for span in spans]),
+        monitor_alerting(services, monitor_id),
     )
     hour, week, month = (StatusCounts.of(c) for c in counts)
     detail = MonitorDetail(
-        **monitor_fields(monitor),
+        **monitor_fields(monitor, alerting),
         checks=[CheckOut.of(c) for c in checks],
         counts=WindowCounts(hour=hour, week=week, month=month),
         tls_days_left=tls_days_left(checks, now),

@@ -12,12 +12,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from ...alerts import Health
 from ...models import Bucket, Status
 from ..deps import ServicesDep
 from ..errors import INVALID, NOT_FOUND, UNAVAILABLE
+from ..monitor_alerting import alerting_of
 from ..params import MonitorId, OffsetParam, SearchParam
 from ..schemas import (
     CheckOut,
+    HealthCounts,
     History,
     HistoryBucket,
     OverviewItem,
@@ -65,7 +68,8 @@ async def overview(
 ) -> Response:
     """Monitors by id. `uptime.day` and `strip` cover the 24 hourly buckets ending with the current
     hour, `uptime.month` the 720 hours ending with it; counts are exact to the check.
-    `tls_days_left` is from the last check; secret header values are shown as "<redacted>"."""
+    `tls_days_left` is from the last check; secret header values are shown as "<redacted>".
+    `health` counts every monitored URL by health, and `incidents_open` the incidents open now."""
     monitors, total = await services.monitors.list_monitors(limit, offset, q or None)
     ids = [m.id for m in monitors]
     # One extra bound in front: the first bucket is the month before the strip's 24 hours.
@@ -73,7 +77,13 @@ async def overview(
     strip = bucket_bounds(now, HOUR_S, STRIP_HOURS)
     bounds = [strip[-1] - MONTH_HOURS * HOUR_S, *strip]
     checks = services.checks
-    last, buckets = await asyncio.gather(checks.last_checks(ids), checks.history(ids, bounds))
+    last, buckets, alerting, counts, (_, incidents_open) = await asyncio.gather(
+        checks.last_checks(ids),
+        checks.history(ids, bounds),
+        alerting_of(services, ids),
+        services.health.health_counts(),
+        services.health.incidents(open_only=True, limit=1, offset=0),
+    )
     items = []
     for monitor in monitors:
         series = buckets[monitor.id]
@@ -81,14 +91,24 @@ async def overview(
         check = last.get(monitor.id)
         items.append(
             OverviewItem(
-                **monitor_fields(monitor),
+                **monitor_fields(monitor, alerting[monitor.id]),
                 last_check=CheckOut.of(check) if check else None,
                 uptime=Uptime.of(day, day + series[0]),
                 strip=[StripBucket.of(t, b) for t, b in zip(strip, series[1:], strict=False)],
                 tls_days_left=tls_days_left([check] if check else [], now),
             )
         )
-    return as_response(OverviewPage(items=items, total=total, limit=limit, offset=offset, q=q))
+    health = HealthCounts(**{state.value: counts.get(state, 0) for state in Health})
+    page = OverviewPage(
+        items=items,
+        total=total,
+        limit=limit,
+        offset=offset,
+        q=q,
+        health=health,
+        incidents_open=incidents_open,
+    )
+    return as_response(page)
 
 
 @reads.get(
