@@ -164,6 +164,16 @@
     return `${span}: ${fmt(b.success)} ok, ${fmt(b.fail)} failed${latency}`;
   }
 
+  // The "1–25 of 40" line and the previous/next buttons of a paginated table (ids prefix-info,
+  // prefix-prev, prefix-next): the monitors table's, the incidents' and a monitor's incidents'.
+  function setPager(prefix, page, shown) {
+    const first = page.total ? page.offset + 1 : 0;
+    const last = page.offset + shown;
+    $(`${prefix}-info`).textContent = `${fmt(first)}–${fmt(last)} of ${fmt(page.total)}`;
+    $(`${prefix}-prev`).disabled = page.offset === 0;
+    $(`${prefix}-next`).disabled = last >= page.total;
+  }
+
   function showBanner(text) {
     const banner = $("banner");
     banner.textContent = text;
@@ -384,11 +394,7 @@
       } else {
         body.replaceChildren(...page.items.map(renderRow));
       }
-      const first = page.total ? state.offset + 1 : 0;
-      const last = state.offset + page.items.length;
-      $("page-info").textContent = `${fmt(first)}–${fmt(last)} of ${fmt(page.total)}`;
-      $("page-prev").disabled = state.offset === 0;
-      $("page-next").disabled = last >= page.total;
+      setPager("page", { total: page.total, offset: state.offset }, page.items.length);
     } catch (error) {
       if (mine !== seq.table) return;
       const td = el("td", "empty");
@@ -1217,16 +1223,6 @@
     return !cause || detail.toLowerCase().startsWith(cause) ? detail : `${cause}: ${detail}`;
   }
 
-  // The "1–25 of 40" line and the previous/next buttons of a paginated table (ids prefix-info,
-  // prefix-prev, prefix-next), as the monitors table has them.
-  function setPager(prefix, page, shown) {
-    const first = page.total ? page.offset + 1 : 0;
-    const last = page.offset + shown;
-    $(`${prefix}-info`).textContent = page.total ? `${fmt(first)}–${fmt(last)} of ${fmt(page.total)}` : "";
-    $(`${prefix}-prev`).disabled = page.offset === 0;
-    $(`${prefix}-next`).disabled = last >= page.total;
-  }
-
   function incidentState(incident) {
     const open = incident.state === "open";
     return el("span", `badge ${open ? "health-down" : "health-up"}`, open ? "open" : "resolved");
@@ -1676,14 +1672,11 @@
     await loadChannels();
   }
 
-  const CHANNEL_PLACEHOLDERS = {
-    apprise: "slack://TokenA/TokenB/TokenC, ntfy://host/topic, mailto://user:pass@example.com",
-    webhook: "https://hooks.example.com/service-monitor",
-  };
-
   function syncChannelType() {
     const type = $("channel-type").value;
-    $("channel-url").placeholder = state.editingChannel ? "unchanged (type a new URL to replace it)" : CHANNEL_PLACEHOLDERS[type];
+    // The examples are in index.html (data-apprise, data-webhook): the script names no other origin.
+    const url = $("channel-url");
+    url.placeholder = state.editingChannel ? "unchanged (type a new URL to replace it)" : url.dataset[type];
     $("channel-rotate-box").hidden = !(state.editingChannel && state.editingChannel.type === "webhook");
   }
 
