@@ -67,6 +67,10 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# The key channel targets are sealed with on MySQL (CHANNEL_KEYS), as Secrets Manager gives it on
+# AWS; the embedded deployment keeps its own key file beside the SQLite file.
+TEST_CHANNEL_KEY = "PmtqnzdoUOtK0XpKRzqQ4aNE6AEMYW0R0UUdsZBKvmU="
+
 # Tests probe servers on 127.0.0.1, which the SSRF guard refuses: these settings open it unless a
 # test says otherwise (the guard's own tests turn it back on).
 GUARD_OPEN: dict[str, Any] = {"ALLOW_PRIVATE_TARGETS": True}
@@ -181,6 +185,12 @@ async def open_mysql_storage(settings: Settings) -> MySQLStorage:
         "rollup_hours",
         "windows",
         "window_bounds",
+        "monitor_health",
+        "incidents",
+        "channels",
+        "monitor_channels",
+        "notifications",
+        "maintenance_windows",
     ):
         await storage.execute(f"TRUNCATE TABLE {table}")
     return storage
@@ -231,7 +241,7 @@ async def services(
     if request.param == "mysql+redis":
         request.getfixturevalue("require_mysql")
         request.getfixturevalue("require_redis")
-        settings = production_settings()
+        settings = production_settings(CHANNEL_KEYS=TEST_CHANNEL_KEY)
         storage: Storage = await open_mysql_storage(settings)
         cache: CacheBackend = await RedisCache.open(settings)
     else:

@@ -22,6 +22,7 @@ from tests.conftest import (
     MYSQL_PORT,
     REDIS_HOST,
     REDIS_PORT,
+    TEST_CHANNEL_KEY,
     redis_cleanup,
     run_aside,
     service_missing,
@@ -116,6 +117,7 @@ def deployment_env(
         CACHE_ADDRESS=REDIS_HOST,
         CACHE_PORT=REDIS_PORT,
         CACHE_KEY_PREFIX=prefix,
+        CHANNEL_KEYS=TEST_CHANNEL_KEY,
         TIMEOUT=2,
     )
     run_aside(redis_cleanup(prefix))

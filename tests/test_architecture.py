@@ -29,6 +29,13 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
         ("api", "compute", "storage", "cache", "metrics", "stats", "services", "models"),
     ),
     ("config", ("api", "compute", "storage", "cache", "metrics", "stats", "services")),
+    # Alerting is a library the API and the dispatcher's processes call: it never reaches back.
+    ("alerting", ("api", "compute", "assembly", "cli", "remote")),
+    # The SSRF hooks of outgoing requests, shared by the prober and the alerting's senders.
+    (
+        "http_guard",
+        ("api", "compute", "alerting", "storage", "cache", "metrics", "stats", "services"),
+    ),
 ]
 
 

@@ -157,6 +157,13 @@ def _cleanup(args: argparse.Namespace) -> int:
         return 1
 
 
+def _channel_key(args: argparse.Namespace) -> int:
+    from .alerting.sealing import new_key
+
+    print(new_key())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="service-monitor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -190,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
         " also does this after every cycle)",
     )
     cleanup.set_defaults(run=_cleanup)
+
+    commands.add_parser(
+        "channel-key",
+        help="print a new key for CHANNEL_KEYS (put it first to rotate, keep the old ones after)",
+    ).set_defaults(run=_channel_key)
 
     from .remote import add_commands  # stats and urls: clients of the HTTP API
 

@@ -120,7 +120,7 @@ class TargetPolicy:
     def check_url(self, url: str) -> None:
         """Raise TargetRefused if `url` is not http(s) or its host is a refused literal address.
 
-        A name passes: what it resolves to is checked when it is probed (see compute/resolver.py),
+        A name passes: what it resolves to is checked when it is probed (see http_guard.py),
         since it may resolve elsewhere by then.
         """
         try:

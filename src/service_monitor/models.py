@@ -175,6 +175,8 @@ class PruneReport:
     checks: int = 0  # raw checks older than the longest window (and its margin)
     rollups: int = 0  # rollup rows past their retention
     cycles: int = 0  # cycle records past the rollup retention
+    incidents: int = 0  # resolved incidents past the rollup retention
+    notifications: int = 0  # finished notifications (sent, failed, merged, dropped) past it too
     batches: int = 0  # delete statements run, each in its own short transaction
     longest_batch_s: float = 0.0  # seconds the slowest batch took (its locks last that long)
 

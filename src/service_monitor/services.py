@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import cast
 
 from .cache import CacheBackend
 from .config import Settings
@@ -59,22 +58,22 @@ class Services:
     def cycles(self) -> CycleStore:
         return self.storage
 
-    # Alerting's roles (issue 16). cast: until the store adds them to Storage (branch alerts-store).
+    # Alerting's roles (issue 16).
     @property
     def health(self) -> HealthStore:
-        return cast(HealthStore, self.storage)
+        return self.storage
 
     @property
     def channels(self) -> ChannelStore:
-        return cast(ChannelStore, self.storage)
+        return self.storage
 
     @property
     def outbox(self) -> OutboxStore:
-        return cast(OutboxStore, self.storage)
+        return self.storage
 
     @property
     def windows(self) -> WindowStore:
-        return cast(WindowStore, self.storage)
+        return self.storage
 
     async def close(self) -> None:
         """Close the cache, then the store (the reverse of their opening)."""

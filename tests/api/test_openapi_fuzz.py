@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from service_monitor.api.app import create_app
 from tests.conftest import (
     MYSQL_DATABASE,
+    TEST_CHANNEL_KEY,
     embedded_settings,
     production_settings,
     redis_cleanup,
@@ -51,7 +52,9 @@ def api_schema(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         request.getfixturevalue("require_mysql")
         request.getfixturevalue("require_redis")
         db_name = f"{MYSQL_DATABASE}_fuzz_{uuid.uuid4().hex[:8]}"
-        app_settings = production_settings(DB_NAME=db_name, **overrides)
+        app_settings = production_settings(
+            DB_NAME=db_name, CHANNEL_KEYS=TEST_CHANNEL_KEY, **overrides
+        )
     else:
         app_settings = embedded_settings(tmp_path, **overrides)
     app = create_app(app_settings)

@@ -9,14 +9,13 @@ path no route matched is `unmatched`, and a method outside the usual ones is `ot
 from __future__ import annotations
 
 import time
-from typing import cast
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..metrics.shared import AlertingStore, read_shared, render
+from ..metrics.shared import read_shared, render
 from ..services import Services
 from .auth import AUTH_ERRORS, require_key
 
@@ -136,9 +135,7 @@ async def metrics(request: Request) -> Response:
     monitors by health and notifications by channel type and state; see README, Metrics."""
     services: Services = request.app.state.services
     http: HTTPMetrics = request.app.state.http_metrics
-    shared = await read_shared(
-        services.cache, services.cycles, cast(AlertingStore, services.storage)
-    )
+    shared = await read_shared(services.cache, services.cycles, services.storage)
     return Response(render(http.registry, shared), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from fastapi.exceptions import RequestValidationError
 
 from ..alerts import Channel, Health, MonitorHealth
+from ..errors import MonitorNotFound
 from ..services import Services
 from .schemas import MonitorAlerting, ThresholdsOut
 
@@ -24,11 +25,23 @@ async def alerting_of(services: Services, monitor_ids: Sequence[int]) -> dict[in
         return {}
     health_store = services.health
     defaults = health_store.default_thresholds
-    healths, channels, thresholds, named = await asyncio.gather(
+
+    async def own_thresholds(monitor_id: int) -> tuple[int | None, int | None]:
+        try:
+            return await health_store.thresholds(monitor_id)
+        except MonitorNotFound:  # deleted since the page was read: shown as it was, defaults
+            return None, None
+
+    channels = await services.channels.list_channels()
+    # One query a monitor for its thresholds and channels (the store reads them one monitor at a
+    # time); with no channel at all, no monitor names one and those queries are skipped.
+    no_channels: list[list[int]] = [[] for _ in monitor_ids]
+    healths, thresholds, named = await asyncio.gather(
         health_store.monitor_health(monitor_ids),
-        services.channels.list_channels(),
-        asyncio.gather(*(health_store.thresholds(i) for i in monitor_ids)),
-        asyncio.gather(*(services.channels.monitor_channels(i) for i in monitor_ids)),
+        asyncio.gather(*(own_thresholds(i) for i in monitor_ids)),
+        asyncio.gather(*(services.channels.monitor_channels(i) for i in monitor_ids))
+        if channels
+        else _ready(no_channels),
     )
     names = {channel.id: channel.name for channel in channels}
     found: dict[int, MonitorAlerting] = {}
@@ -46,6 +59,10 @@ async def alerting_of(services: Services, monitor_ids: Sequence[int]) -> dict[in
             channels=[names[i] for i in channel_ids if i in names],
         )
     return found
+
+
+async def _ready(value: list[list[int]]) -> list[list[int]]:
+    return value
 
 
 async def monitor_alerting(services: Services, monitor_id: int) -> MonitorAlerting:

@@ -223,8 +223,10 @@ class MonitorPatch(_MonitorFieldRules):
     )
     failure_threshold: int | None = Field(None, ge=1, le=MAX_THRESHOLD, description=_FAILURE_DOC)
     success_threshold: int | None = Field(None, ge=1, le=MAX_THRESHOLD, description=_SUCCESS_DOC)
-    channels: list[ChannelRef] = Field(  # type: ignore[assignment]
-        None, max_length=MAX_MONITOR_CHANNELS, description=_CHANNELS_DOC
+    channels: list[ChannelRef] = Field(
+        None,  # type: ignore[arg-type]
+        max_length=MAX_MONITOR_CHANNELS,
+        description=_CHANNELS_DOC,
     )
 
 

@@ -522,8 +522,6 @@ async def _show(api: ApiClient, args: argparse.Namespace) -> int:
         f"url: {monitor.url}",
         f"state: {monitor.state}; created {monitor.created_at.replace('T', ' ')[:19]} UTC",
         f"owner: {monitor.owner or '-'}",
-        _health_line(monitor),
-        _alerting_line(monitor),
         f"request: {request['method']}"
         + (f", timeout {request['timeout_s']:g} s" if request["timeout_s"] else "")
         + ("" if request["follow_redirects"] else ", redirects not followed"),
@@ -539,6 +537,7 @@ async def _show(api: ApiClient, args: argparse.Namespace) -> int:
         lines.append("assertions: none (success: a final status below 400)")
     if spec["degraded_after_ms"] is not None:
         lines.append(f"degraded after: {spec['degraded_after_ms']} ms")
+    lines += [_health_line(monitor), _alerting_line(monitor)]
     if detail.tls_days_left is not None:
         lines.append(f"TLS certificate: {detail.tls_days_left} days left")
     for window in ("hour", "week", "month"):

@@ -161,7 +161,8 @@ class MaintenanceStore(Protocol):
 
     async def prune(self, now: float, *, rollup_days: int, batch: int = 5000) -> PruneReport:
         """Remove raw checks the windows no longer reach (older than 30 days and one hour before
-        `now`), rollups and cycle records older than `rollup_days`, in batches of at most `batch`
+        `now`), rollups, cycle records, resolved incidents and finished notifications (sent,
+        failed, merged, dropped) older than `rollup_days`, in batches of at most `batch`
         rows, each its own short transaction. Statistics stay exact for every window ending at or
         after `now`.
         """
@@ -400,6 +401,10 @@ class Storage(
     StatsStore,
     MaintenanceStore,
     CycleStore,
+    HealthStore,
+    ChannelStore,
+    OutboxStore,
+    WindowStore,
     StoreLifecycle,
     Protocol,
 ):
@@ -412,13 +417,17 @@ async def open_storage(settings: Settings) -> Storage:
 
     MySQL when DB_ADDRESS is set, else the embedded SQLite file. Raises StorageUnavailable.
     """
+    store: Storage
     if settings.uses_mysql:
         from .mysql import MySQLStorage
 
-        return await MySQLStorage.open(settings)
-    from .sqlite import SQLiteStorage
+        store = await MySQLStorage.open(settings)
+    else:
+        from .sqlite import SQLiteStorage
 
-    return await SQLiteStorage.open(settings.SQLITE_PATH)
+        store = await SQLiteStorage.open(settings.SQLITE_PATH)
+    store.default_thresholds = Thresholds(settings.FAILURE_THRESHOLD, settings.SUCCESS_THRESHOLD)
+    return store
 
 
 __all__ = [

@@ -113,7 +113,8 @@ MIGRATIONS: list[list[str]] = [
     # 6: alerting (alerts.py): per-monitor thresholds (NULL: the Settings defaults), each monitor's
     # health and streak, incidents, channels (targets sealed with Fernet), the channels a monitor
     # names, the outbox of notifications (dedup_key unique: one per incident, kind and channel) and
-    # maintenance windows. Times in ms like the checks.
+    # maintenance windows. Times in ms like the checks. monitor_health.checked_at is the newest check
+    # that moved the streak (an older or replayed one moves nothing).
     [
         """ALTER TABLE monitors
             ADD COLUMN failure_threshold SMALLINT NULL,
@@ -128,6 +129,7 @@ MIGRATIONS: list[list[str]] = [
             first_failure_at BIGINT NULL,
             first_cause VARCHAR(24) NULL,
             first_detail VARCHAR(500) NULL,
+            checked_at BIGINT NULL,
             KEY monitor_health_health (health)
         ) {_TABLE_OPTIONS}""",
         f"""CREATE TABLE IF NOT EXISTS incidents (
@@ -246,6 +248,27 @@ class MySQLStorage(SQLStorage):
         "INSERT INTO windows (span, to_ms, monitor_id, success, fail) VALUES (?, ?, ?, ?, ?)"
         " ON DUPLICATE KEY UPDATE success = success + VALUES(success), fail = fail + VALUES(fail)"
     )
+
+    # Only a duplicate key is ignored (a no-op update, rowcount 0), never another error, as
+    # INSERT IGNORE would (it turns a too-long value into a warning and a truncated row).
+    INSERT_NOTIFICATION_IF_ABSENT = (
+        "INSERT INTO notifications (dedup_key, kind, channel_id, incident_id, monitor_id, state,"
+        " attempts, created_at, next_attempt_at, body) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"
+        " ON DUPLICATE KEY UPDATE id = id"
+    )
+    UPSERT_HEALTH = (
+        "INSERT INTO monitor_health (monitor_id, health, failures, successes, since, incident_id,"
+        " first_failure_at, first_cause, first_detail, checked_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON DUPLICATE KEY UPDATE health = VALUES(health), failures = VALUES(failures),"
+        " successes = VALUES(successes), since = VALUES(since),"
+        " incident_id = VALUES(incident_id), first_failure_at = VALUES(first_failure_at),"
+        " first_cause = VALUES(first_cause), first_detail = VALUES(first_detail),"
+        " checked_at = VALUES(checked_at)"
+    )
+    # MariaDB 10.6+ and MySQL 8.0+: a second dispatcher skips the rows the first is claiming
+    # instead of waiting for its transaction.
+    FOR_UPDATE_SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, pool: Any, where: str, settings: Settings) -> None:
         self._pool = pool

@@ -1,5 +1,5 @@
-"""Retention: raw checks, rollups and cycle records are removed once no window or history reaches
-them, in batches small enough that probing and the API never wait long."""
+"""Retention: raw checks, rollups, cycle records, resolved incidents and finished notifications are
+removed once no window or history reaches them, in batches small enough that probing and the API never wait long."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from ..models import PruneReport
 from . import rollups
+from .outbox import FINISHED
 from .rollups import to_ms
 from .statements import Statements
 
@@ -45,15 +46,30 @@ async def prune(db: Statements, now: float, *, rollup_days: int, batch: int) -> 
             (hour,),
             f"DELETE FROM rollups WHERE hour = {int(hour)} AND monitor_id IN",
         )
+    rollup_cutoff_ms = now_ms - rollup_days * 24 * rollups.HOUR_MS
     cycles = await pruner.delete(
         "SELECT id FROM cycles WHERE finished_at < ? LIMIT ?",
-        (now_ms - rollup_days * 24 * rollups.HOUR_MS,),
+        (rollup_cutoff_ms,),
         "DELETE FROM cycles WHERE id IN",
+    )
+    # Incidents live as long as the rollups; an open one stays, however old. Notifications go
+    # once finished (never a pending or held one), by when they were queued.
+    incidents = await pruner.delete(
+        "SELECT id FROM incidents WHERE resolved_at < ? LIMIT ?",
+        (rollup_cutoff_ms,),
+        "DELETE FROM incidents WHERE id IN",
+    )
+    notifications = await pruner.delete(
+        "SELECT id FROM notifications WHERE state IN (?, ?, ?, ?) AND created_at < ? LIMIT ?",
+        (*(state.value for state in FINISHED), rollup_cutoff_ms),
+        "DELETE FROM notifications WHERE id IN",
     )
     return PruneReport(
         checks=checks,
         rollups=removed_rollups,
         cycles=cycles,
+        incidents=incidents,
+        notifications=notifications,
         batches=pruner.batches,
         longest_batch_s=pruner.longest_s,
     )

@@ -8,8 +8,6 @@ them.
 
 from __future__ import annotations
 
-import abc
-import contextlib
 import hashlib
 import logging
 import re
@@ -38,8 +36,13 @@ from ..models import (
     url_key,
 )
 from . import Storage, history, retention, rollups, windows
+from .base import SQLBase
+from .channels import ChannelSQL
+from .health import HealthSQL
+from .maintenance_windows import WindowSQL
+from .outbox import OutboxSQL
 from .rollups import MS_PER_S, to_ms
-from .statements import Row, Statements, Transaction
+from .statements import Row, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -149,20 +152,17 @@ def _cycle(row: Row) -> CycleRecord:
     )
 
 
-class SQLStorage(Storage, Statements, abc.ABC):
+class SQLStorage(HealthSQL, ChannelSQL, WindowSQL, OutboxSQL, Storage, SQLBase):
     """Implements every role of Storage over a backend's primitives; its Statements (fetch and
-    execute) are also what retention.py runs on."""
+    execute) are also what retention.py runs on. The alerting roles are mixins in modules of their
+    own (health.py, channels.py, maintenance_windows.py, outbox.py)."""
 
     # Dialect statements: insert a monitor unless its url_key exists (rowcount 0 then), params
     # (name, url, url_key, created_at, state, check_spec, owner); and insert-or-update a monitor by
     # url_key (name and state from the new row), params (name, url, url_key, created_at, state).
     INSERT_MONITOR_IF_ABSENT: str
     UPSERT_MONITOR: str
-    # Appended to a SELECT that must lock the rows it reads until the transaction ends (MySQL's
-    # FOR UPDATE); empty where a transaction already holds the whole database (SQLite).
-    FOR_UPDATE: str
-    # What the driver raises when a statement would break a unique key.
-    DUPLICATE_KEY_ERRORS: tuple[type[Exception], ...]
+    # FOR_UPDATE, DUPLICATE_KEY_ERRORS and the alerting's dialect statements: see base.SQLBase.
     # The specs the last targets() read, by stored text: replaced by each read.
     _target_specs: Mapping[str, CheckSpec] = MappingProxyType({})
     # Add late checks' (success, fail, success latency) to every rollup of one monitor after an
@@ -172,13 +172,9 @@ class SQLStorage(Storage, Statements, abc.ABC):
     # success, fail); the row is made when missing.
     ADD_TO_WINDOW: str
 
-    # -- per backend: fetch and execute (Statements), transactions, close, and cycle_lock (a lock
-    # of the server or of the OS, never a row, so that it dies with its holder) --
-    @abc.abstractmethod
-    def _transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:
-        """Statements run through the yielded Transaction commit together when the block ends, or
-        roll back together when it raises."""
-
+    # -- per backend: fetch and execute (Statements), _transaction (SQLBase), close, and
+    # cycle_lock (a lock of the server or of the OS, never a row, so that it dies with its
+    # holder) --
     async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run the statement for every row in one transaction."""
         async with self._transaction() as tx:
@@ -409,6 +405,8 @@ class SQLStorage(Storage, Statements, abc.ABC):
         async with self._transaction() as tx:
             await tx.executemany(_INSERT_CHECK, rows)
             await self._count_late_checks(tx, rows)
+            # The health, incidents and notifications they move, committed with them (health.py).
+            await self._judge_checks(tx, rows)
 
     async def _count_late_checks(self, tx: Transaction, rows: Sequence[Row]) -> None:
         """Add checks made before what is already rolled up (rollups, stored windows) to it."""

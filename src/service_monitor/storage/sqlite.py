@@ -114,7 +114,8 @@ MIGRATIONS: list[list[str]] = [
             incident_id INTEGER,
             first_failure_at INTEGER,
             first_cause TEXT,
-            first_detail TEXT
+            first_detail TEXT,
+            checked_at INTEGER
         )""",
         "CREATE INDEX IF NOT EXISTS monitor_health_health ON monitor_health (health)",
         """CREATE TABLE IF NOT EXISTS incidents (
@@ -211,6 +212,25 @@ class SQLiteStorage(SQLStorage):
         " ON CONFLICT (span, to_ms, monitor_id) DO UPDATE SET"
         " success = success + excluded.success, fail = fail + excluded.fail"
     )
+
+    # ON CONFLICT on the key alone, not INSERT OR IGNORE, which would also ignore a NOT NULL
+    # violation.
+    INSERT_NOTIFICATION_IF_ABSENT = (
+        "INSERT INTO notifications (dedup_key, kind, channel_id, incident_id, monitor_id, state,"
+        " attempts, created_at, next_attempt_at, body) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"
+        " ON CONFLICT (dedup_key) DO NOTHING"
+    )
+    UPSERT_HEALTH = (
+        "INSERT INTO monitor_health (monitor_id, health, failures, successes, since, incident_id,"
+        " first_failure_at, first_cause, first_detail, checked_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (monitor_id) DO UPDATE SET health = excluded.health,"
+        " failures = excluded.failures, successes = excluded.successes, since = excluded.since,"
+        " incident_id = excluded.incident_id, first_failure_at = excluded.first_failure_at,"
+        " first_cause = excluded.first_cause, first_detail = excluded.first_detail,"
+        " checked_at = excluded.checked_at"
+    )
+    FOR_UPDATE_SKIP_LOCKED = ""  # BEGIN IMMEDIATE: one claimer at a time
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._db = connection

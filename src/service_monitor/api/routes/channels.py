@@ -161,11 +161,15 @@ async def edit_channel(
         }
         raise RequestValidationError([error])
     target = _target(services, current.type, patch.url) if "url" in sent else None
+    name = patch.name if "name" in sent else current.name
+    is_default = patch.is_default if "is_default" in sent else current.is_default
+    send_resolved = patch.send_resolved if "send_resolved" in sent else current.send_resolved
+    resend_every = patch.resend_every if "resend_every" in sent else current.resend_every
     wanted = {
-        "name": patch.name if "name" in sent else current.name,
-        "is_default": patch.is_default if "is_default" in sent else current.is_default,
-        "send_resolved": patch.send_resolved if "send_resolved" in sent else current.send_resolved,
-        "resend_every": patch.resend_every if "resend_every" in sent else current.resend_every,
+        "name": name,
+        "is_default": is_default,
+        "send_resolved": send_resolved,
+        "resend_every": resend_every,
     }
     changed = [
         field
@@ -181,14 +185,14 @@ async def edit_channel(
         sealer = _sealer(request, services) if target or secret else None
         channel = await services.channels.update_channel(
             channel_id,
-            name=wanted["name"] if "name" in changed else None,
+            name=name if "name" in changed else None,
             target_hint=target.hint if target else None,
             sealed_target=sealer.seal(target.url) if sealer and target else None,
             sealed_secret=sealer.seal(secret) if sealer and secret else None,
-            is_default=wanted["is_default"] if "is_default" in changed else None,
-            send_resolved=wanted["send_resolved"] if "send_resolved" in changed else None,
-            resend_every=wanted["resend_every"] if "resend_every" in changed else None,
-            clear_resend_every="resend_every" in changed and wanted["resend_every"] is None,
+            is_default=is_default if "is_default" in changed else None,
+            send_resolved=send_resolved if "send_resolved" in changed else None,
+            resend_every=resend_every if "resend_every" in changed else None,
+            clear_resend_every="resend_every" in changed and resend_every is None,
         )
         log.info("channel %d changed: %s", channel_id, ", ".join(changed))
     usage = await services.channels.channel_usage(channel_id)

@@ -123,7 +123,7 @@ async def get_window(services: ServicesDep, window_id: WindowId) -> Response:
     summary="Delete a maintenance window",
 )
 async def delete_window(services: ServicesDep, window_id: WindowId) -> Response:
-    """The window no longer applies to checks and notifications from now on."""
+    """Deletes the window: it holds no notification from then on."""
     await services.windows.delete_window(window_id)
     log.info("maintenance window %d deleted", window_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from yarl import URL
 
+from ...alerts import Health, MonitorHealth
 from ...check_spec import DEFAULT_CHECK, REDACTED, Assertion, CheckSpec, RequestSpec, SpecLimitError
 from ...errors import CacheUnavailable, DuplicateURL
 from ...guard import policy_for
@@ -178,7 +179,20 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
         log.warning(
             "monitor %d stored but not queued, the next cycle takes it in: %s", monitor.id, exc
         )
-    body = MonitorOut.of(monitor, await monitor_alerting(services, monitor.id))
+    # Built from what was just written, not read back: a read here would interleave with other
+    # requests' write transactions on the embedded store's one connection.
+    defaults = services.health.default_thresholds
+    alerting = MonitorAlerting(
+        health=MonitorHealth(monitor.id, Health.UNKNOWN, 0, 0, None, None),
+        failure_threshold=failure,
+        success_threshold=success,
+        effective=ThresholdsOut(
+            failure=defaults.failure if failure is None else failure,
+            success=defaults.success if success is None else success,
+        ),
+        channels=channel_names(channels, named),
+    )
+    body = MonitorOut.of(monitor, alerting)
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED,
