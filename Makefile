@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats bench-load bench-dashboard bench-add-checks clean
+.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats bench-load bench-dashboard bench-add-checks bench-storm clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,7 @@ format: $(STAMP)
 ## make bench-load: wrk on the API (2 workers) for 60 s, cached and uncached statistics and POSTs,
 ## with compute cycles at the same time (BENCH_ARGS=--quick: 15 s on 1,000 URLs, about a minute).
 ## Like bench-stats it needs wrk (apt-get install -y wrk) and MariaDB + Redis on 127.0.0.1.
-bench: bench-driver bench-add-checks bench-compute bench-stats bench-load bench-dashboard
+bench: bench-driver bench-add-checks bench-compute bench-storm bench-stats bench-load bench-dashboard
 
 bench-driver: $(STAMP)
 	$(BIN)/python bench/bench_mysql_driver.py
@@ -56,8 +56,15 @@ bench-driver: $(STAMP)
 bench-add-checks: $(STAMP)
 	$(BIN)/python bench/bench_add_checks.py $(BENCH_ARGS)
 
+## make bench-compute BENCH_ARGS="--alerting --mix default": also the cycle with alerting on (a default
+## channel and `service-monitor dispatch` running, every failure a transition), with its ratio.
 bench-compute: $(STAMP)
 	$(BIN)/python bench/bench_compute.py $(BENCH_ARGS)
+
+## make bench-storm: 10,000 monitors flip to down at once with the dispatcher running: the time to the
+## storm message, the messages received (one per default channel), and the extra add_checks time.
+bench-storm: $(STAMP)
+	$(BIN)/python bench/bench_storm.py $(BENCH_ARGS)
 
 bench-stats: $(STAMP)
 	$(BIN)/python bench/bench_stats.py $(BENCH_ARGS)

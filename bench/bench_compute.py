@@ -18,14 +18,20 @@ Two mixes of checks (--mix):
 With --loops, our cycles also run on asyncio's own event loop (`--loop asyncio`) beside the default
 (uvloop), so both are measured in the same rounds.
 
+With --alerting, our cycles also run with alerting on (b+, c+): a default webhook channel (to
+bench/alert_receiver.py) and `service-monitor dispatch` running on the same store during the cycle,
+with FAILURE_THRESHOLD=1 so that every failing monitor (15 % of the mix) opens an incident in the
+measured cycle and the dispatcher sends them (bursts in digests) while it runs: the worst case.
+
     python bench/bench_compute.py [--sizes 1000,10000] [--big] [--runs 3] [--mix default,assertions]
-                                  [--loops]
+                                  [--loops] [--alerting]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -38,13 +44,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncmy
 import redis.asyncio as aioredis
 
+from service_monitor.alerting.sealing import Sealer, new_key
+from service_monitor.alerting.senders import new_webhook_secret
+from service_monitor.alerting.targets import target_hint
+from service_monitor.alerts import ChannelType
 from service_monitor.check_spec import CheckSpec
 from service_monitor.config import Settings, load_settings
 from service_monitor.storage import open_storage
@@ -52,13 +62,23 @@ from service_monitor.storage import open_storage
 ROOT = Path(__file__).resolve().parent.parent
 MYSQL_DB = "bench_compute"
 REDIS_PREFIX = "bench-compute:"
-VARIANTS = ("bare", "mysql", "sqlite", "mysql_asyncio", "sqlite_asyncio")
+VARIANTS = (
+    "bare",
+    "mysql",
+    "sqlite",
+    "mysql_asyncio",
+    "sqlite_asyncio",
+    "mysql_alerting",
+    "sqlite_alerting",
+)
 LABELS = {
     "bare": "(a) plain aiohttp loop",
     "mysql": "(b) ours, MariaDB + Redis",
     "sqlite": "(c) ours, embedded",
     "mysql_asyncio": "(b') ours, MariaDB, asyncio",
     "sqlite_asyncio": "(c') ours, embedded, asyncio",
+    "mysql_alerting": "(b+) ours, MariaDB, alerting",
+    "sqlite_alerting": "(c+) ours, embedded, alerting",
 }
 MIXES = ("default", "assertions")
 # The assertion mix's check on every monitor: what bare_loop.py --assertions judges too.
@@ -233,6 +253,8 @@ def run_variant(
             float(result["last_start_s"]),
         )
     backend, _, loop = variant.partition("_")
+    alerting = loop == "alerting"
+    loop = "" if alerting else loop
     if backend == "mysql":
         values = {
             "DB_ADDRESS": "127.0.0.1",
@@ -252,7 +274,11 @@ def run_variant(
         asyncio.run(store_spec(load_settings(**values), CheckSpec.model_validate(ASSERTION_SPEC)))
     if loop:
         cmd.append(f"--loop={loop}")
-    wall, cpu, rss, out = measure(cmd, clean_env(**values))
+    if alerting:
+        with alerting_on(values) as alert_values:
+            wall, cpu, rss, out = measure(cmd, clean_env(**alert_values))
+    else:
+        wall, cpu, rss, out = measure(cmd, clean_env(**values))
     match = _CYCLE_LINE.search(out)
     if match is None:
         raise SystemExit(f"no cycle line in the compute's output:\n{out[-3000:]}")
@@ -267,6 +293,68 @@ def run_variant(
         distinct,
         float(match["last_start_s"]),
     )
+
+
+@contextlib.contextmanager
+def alerting_on(values: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A default webhook channel to a receiver process and a dispatcher process on the store of
+    `values` for the block; yields the compute's settings (the channel key, FAILURE_THRESHOLD=1).
+    At the end, prints what the receiver got and the outbox by state."""
+    key = new_key()
+    alert_values = {**values, "CHANNEL_KEYS": key, "FAILURE_THRESHOLD": "1"}
+    receiver = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "alert_receiver.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert receiver.stdout is not None
+    base = receiver.stdout.readline().split()[1]
+    asyncio.run(add_default_channel(load_settings(**alert_values), key, f"{base}/hook"))
+    dispatcher = subprocess.Popen(
+        [sys.executable, "-m", "service_monitor.cli", "dispatch"],
+        env=clean_env(**{**alert_values, "LOG_LEVEL": "WARNING"}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield alert_values
+        time.sleep(3)  # the dispatcher's last ticks
+    finally:
+        dispatcher.terminate()
+        dispatcher.wait()
+        receiver.terminate()
+        received = receiver.stdout.readlines()
+        receiver.wait()
+    outbox = asyncio.run(outbox_states(load_settings(**alert_values)))
+    print(f"    alerting: received {received[-1].strip() if received else '?'}; outbox {outbox}")
+
+
+async def add_default_channel(settings: Settings, key: str, url: str) -> None:
+    storage = await open_storage(settings)
+    sealer = Sealer([key])
+    try:
+        await storage.add_channel(
+            "bench",
+            ChannelType.WEBHOOK,
+            target_hint=target_hint(url),
+            sealed_target=sealer.seal(url),
+            sealed_secret=sealer.seal(new_webhook_secret()),
+            is_default=True,
+            send_resolved=True,
+            resend_every=None,
+            now=time.time(),
+        )
+    finally:
+        await storage.close()
+
+
+async def outbox_states(settings: Settings) -> dict[str, int]:
+    storage = await open_storage(settings)
+    try:
+        counts = await storage.outbox_counts()
+    finally:
+        await storage.close()
+    return {f"{kind.value}/{state.value}": n for (kind, state), n in sorted(counts.items())}
 
 
 def report(size: int, mix: str, samples: dict[str, list[Sample]]) -> None:
@@ -295,6 +383,18 @@ def report(size: int, mix: str, samples: dict[str, list[Sample]]) -> None:
             f" {med(variant, 'wall_s') / med('bare', 'wall_s'):.2f}x,"
             f" CPU {med(variant, 'cpu_s') / med('bare', 'cpu_s'):.2f}x"
         )
+    for backend in ("mysql", "sqlite"):
+        if samples[backend] and samples[f"{backend}_alerting"]:
+            on, off = f"{backend}_alerting", backend
+            print(
+                f"  alerting on / off, {backend} (ratios to the plain loop): wall"
+                f" {med(on, 'wall_s') / med('bare', 'wall_s'):.2f}x vs"
+                f" {med(off, 'wall_s') / med('bare', 'wall_s'):.2f}x"
+                f" = {med(on, 'wall_s') / med(off, 'wall_s'):.2f},"
+                f" CPU {med(on, 'cpu_s') / med('bare', 'cpu_s'):.2f}x vs"
+                f" {med(off, 'cpu_s') / med('bare', 'cpu_s'):.2f}x"
+                f" = {med(on, 'cpu_s') / med(off, 'cpu_s'):.2f}"
+            )
 
 
 def raise_open_file_limit() -> int:
@@ -321,6 +421,11 @@ def main() -> None:
     parser.add_argument(
         "--loops", action="store_true", help="also run our cycles on asyncio's event loop"
     )
+    parser.add_argument(
+        "--alerting",
+        action="store_true",
+        help="also run our cycles with alerting on (a default channel and the dispatcher)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.big:
@@ -328,6 +433,8 @@ def main() -> None:
     only = args.only.split(",")
     if args.loops:
         only += [f"{v}_asyncio" for v in only if v in ("mysql", "sqlite")]
+    if args.alerting:
+        only += [f"{v}_alerting" for v in only if v in ("mysql", "sqlite")]
     variants = [v for v in VARIANTS if v in only]
     mixes = [m for m in MIXES if m in args.mix.split(",")]
     fd_limit = raise_open_file_limit()

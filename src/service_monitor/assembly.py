@@ -1,6 +1,7 @@
 """The composition root: the one place that builds the service's parts from Settings (the services,
-the compute worker, the API app) and wires them together, so that every entry point (`serve`, `api`,
-`compute`, `import`, `cleanup`) asks here instead of assembling them itself.
+the compute worker, the API app, the notification dispatcher) and wires them together, so that every
+entry point (`serve`, `api`, `compute`, `dispatch`, `import`, `cleanup`) asks here instead of
+assembling them itself.
 
 Nothing connects at import time; the API is imported only by what serves it, so the compute's
 process never loads FastAPI.
@@ -8,6 +9,7 @@ process never loads FastAPI.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -28,7 +30,15 @@ if TYPE_CHECKING:
 
     from .api.app import StartHook
 
-__all__ = ["build_app", "build_compute", "open_services", "open_store", "wait_for_backends"]
+__all__ = [
+    "app_from_environment",
+    "build_app",
+    "build_compute",
+    "open_services",
+    "open_store",
+    "run_dispatcher",
+    "wait_for_backends",
+]
 
 
 def build_compute(services: Services) -> Compute:
@@ -52,11 +62,45 @@ def build_app(
     data_path: Path | None = None,
 ) -> FastAPI:
     """The API app; with `run_compute`, the same process also runs the cycles on their interval
-    (`service-monitor serve`), importing the CSV at `data_path` first."""
+    (`service-monitor serve`), importing the CSV at `data_path` first. With RUN_DISPATCHER (the
+    default) it also sends the outbox's notifications (alerting/running.py says why here and not
+    in the compute)."""
     from .api.app import create_app
 
     hooks: list[StartHook] = [_compute_beside_the_api(data_path)] if run_compute else []
+    if settings.RUN_DISPATCHER:
+        hooks.append(_dispatcher_beside_the_api)
     return create_app(settings, services=services, on_start=hooks)
+
+
+def app_from_environment() -> FastAPI:
+    """`service-monitor api`'s app (a uvicorn factory, so each worker builds its own): the API with
+    the dispatcher when RUN_DISPATCHER is true. A bad setting stops start-up with one line."""
+    from .config import settings_or_exit
+    from .logs import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging(settings.LOG_LEVEL)
+    return build_app(settings)
+
+
+async def _dispatcher_beside_the_api(services: Services, stack: AsyncExitStack) -> None:
+    """Send the outbox from this API process; stopped (its sends given NOTIFY_TIMEOUT) before the
+    services close. It uses the store alone: alerts flow while the cache is down."""
+    from .alerting.running import dispatching
+
+    await stack.enter_async_context(
+        dispatching(services.storage, services.settings, clock=services.clock)
+    )
+
+
+async def run_dispatcher(settings: Settings, stop: asyncio.Event) -> None:
+    """`service-monitor dispatch`: the store alone (no cache), the dispatcher on its interval
+    until `stop` is set. StartupFailed when the store stays unreachable past STARTUP_TIMEOUT."""
+    from .alerting.running import dispatching
+
+    async with open_store(settings) as storage, dispatching(storage, settings):
+        await stop.wait()
 
 
 def _compute_beside_the_api(data_path: Path | None) -> StartHook:

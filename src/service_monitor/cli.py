@@ -1,4 +1,4 @@
-"""The `service-monitor` command: serve (API and compute in one process), api, compute, import, cleanup, and the API's clients stats and urls."""
+"""The `service-monitor` command: serve (API and compute in one process), api, compute, dispatch, import, cleanup, and the API's clients stats and urls."""
 
 from __future__ import annotations
 
@@ -91,14 +91,48 @@ def _api(args: argparse.Namespace) -> int:
     # Several workers: each writes its request metrics to PROMETHEUS_MULTIPROC_DIR, and /metrics
     # merges them, whichever worker answers the scrape (metrics/multiproc.py).
     with worker_metrics_dir(args.workers):
+        # The composition root's factory: the API, and the dispatcher when RUN_DISPATCHER is true.
         uvicorn.run(
-            "service_monitor.api.app:app",
+            "service_monitor.assembly:app_from_environment",
+            factory=True,
             host=args.host,
             port=args.port,
             workers=args.workers,
             log_config=None,
         )
     return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """The dispatcher alone (an ECS service of its own, or beside `api` with RUN_DISPATCHER=false):
+    reconcile once, then send the outbox every DISPATCH_INTERVAL s until SIGTERM or SIGINT. Not
+    the compute's job: a one-shot compute exits after its cycle and could not retry for hours."""
+    from .assembly import run_dispatcher
+
+    settings = _settings()
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        from .metrics.notifications import notifications_counter
+
+        notifications_counter()
+        start_http_server(args.metrics_port, addr=args.metrics_host)
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("dispatcher started (every %g s)", settings.DISPATCH_INTERVAL)
+        await run_dispatcher(settings, stop)
+        log.info("dispatcher stopped")
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except (Unavailable, StartupFailed) as exc:
+        log.error("cannot run: %s", exc)
+        return 1
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -186,6 +220,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="the compute alone; takes the options of compute/cli.py",
         add_help=False,
     ).set_defaults(run=None)
+
+    dispatch = commands.add_parser(
+        "dispatch",
+        help="send the notifications of the outbox (alone; API processes also do with"
+        " RUN_DISPATCHER=true)",
+    )
+    dispatch.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve service_monitor_notifications_total on this port (0: not served)",
+    )
+    dispatch.add_argument("--metrics-host", default="127.0.0.1")
+    dispatch.set_defaults(run=_dispatch)
 
     importer = commands.add_parser("import", help="upsert a name,url CSV into the store")
     importer.add_argument("path", type=Path)
