@@ -266,10 +266,10 @@ def test_after_a_cycle_a_monitors_page_shows_the_failures_detail_and_the_degrade
         search.fill("slow api")
         row = page.locator("#monitor-table tbody tr")
         expect(row).to_have_count(1)
-        expect(row.locator(".badge")).to_have_text("degraded")
+        expect(row.locator("td.last .badge")).to_have_text("degraded")
         search.fill("sick api")
         expect(row).to_have_count(1)
-        expect(row.locator(".badge")).to_have_text("down")
+        expect(row.locator("td.last .badge")).to_have_text("down")
         expect(row.locator(".detail")).to_have_text(detail)
         tab.screenshot("checks-overview")
         assert tab.unexpected_errors() == []
@@ -364,7 +364,7 @@ def test_editing_a_monitors_settings_patches_it_and_keeps_its_secret(
     tab.open(f"/#/monitors/{monitor_id}")
     page = tab.page
     expect(page.locator("#settings-view")).to_contain_text("Authorization: <redacted>")
-    page.get_by_role("button", name="Edit").click()
+    page.get_by_role("button", name="Edit", exact=True).click()
     edit = page.locator("#edit-form")
     expect(edit.get_by_label("Monitor name")).to_have_value("to edit")
     # The stored secret is not in the page: left empty, it is kept.
@@ -409,7 +409,7 @@ def test_editing_a_monitors_settings_patches_it_and_keeps_its_secret(
     assert run_aside(stored_headers(tab.api, monitor_id)) == {"Authorization": "Bearer kept"}
 
     # Saved again unchanged: nothing to write.
-    page.get_by_role("button", name="Edit").click()
+    page.get_by_role("button", name="Edit", exact=True).click()
     edit.get_by_role("button", name="Save").click()
     expect(message).to_have_text("Nothing changed.")
     tab.screenshot("checks-edited")
@@ -479,7 +479,7 @@ def test_every_input_of_the_forms_has_a_label_and_the_page_fits_a_phone(
         page = tab.page
         expect(page.locator("#settings-view")).to_contain_text("$.status exists")
         expect(page.locator("#settings-view")).to_contain_text("header Content-Type contains")
-        page.get_by_role("button", name="Edit").click()
+        page.get_by_role("button", name="Edit", exact=True).click()
         edit = page.locator("#edit-form")
         expect(edit.locator("fieldset.assertion")).to_have_count(5)
         # exists takes no value: its box is hidden
@@ -519,7 +519,7 @@ def test_an_edit_that_makes_a_monitor_another_ones_twin_links_to_that_one(
     tab.expect_http_errors(409)
     tab.open(f"/#/monitors/{checked.json()['id']}")
     page = tab.page
-    page.get_by_role("button", name="Edit").click()
+    page.get_by_role("button", name="Edit", exact=True).click()
     edit = page.locator("#edit-form")
     edit.get_by_role("button", name="Remove assertion 1").click()
     edit.get_by_role("button", name="Save").click()

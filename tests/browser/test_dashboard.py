@@ -69,7 +69,7 @@ def test_the_dashboard_shows_the_summary_the_top_lists_and_a_page_of_monitors(ta
     # Site 9 has a degraded limit and its newest check passed slower than it.
     ninth = rows(tab).nth(8)
     expect(ninth.locator("td.name")).to_have_text(name(9))
-    expect(ninth.locator(".badge")).to_have_text("degraded")
+    expect(ninth.locator("td.last .badge")).to_have_text("degraded")
     expect(page.locator("#cycle")).to_contain_text("Last cycle")
     tab.screenshot("dashboard")
     assert all(url.startswith(tab.api.base + "/") for url in tab.requests), tab.requests
@@ -114,7 +114,7 @@ def test_adding_a_url_shows_it_and_the_same_url_again_names_the_existing_monitor
     page.get_by_label("Search monitors by name or URL").fill(url)
     expect(rows(tab)).to_have_count(1)
     expect(rows(tab).first.locator("td.name")).to_have_text("added from the page")
-    expect(rows(tab).first.locator(".badge")).to_have_text("pending")
+    expect(rows(tab).first.locator("td.last .badge")).to_have_text("pending")
 
     tab.expect_http_errors(409)
     page.get_by_label("Name", exact=True).fill("again")
@@ -282,7 +282,7 @@ def test_the_page_refreshes_itself_after_a_new_cycle(browser: Browser, api: Api)
         tab.open()
         page = tab.page
         page.get_by_label("Search monitors by name or URL").fill(name(3))
-        badge = rows(tab).first.locator(".badge")
+        badge = rows(tab).first.locator("td.last .badge")
         expect(badge).to_have_text("up")
         now = time.time()
         failed = Check(monitor_id(api, name(3)), now, Status.FAIL, 500, 12, Cause.HTTP_STATUS)

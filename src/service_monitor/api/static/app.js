@@ -18,12 +18,19 @@
     q: "",
     total: 0,
     cycle: undefined, // finished_at of the newest cycle seen (undefined: not asked yet)
+    view: "home", // home | detail | incidents | incident | channels | maintenance
     monitorId: null, // the monitor page's, when it is shown
+    monitorIncidentsOffset: 0, // its incident history's page
+    incidentId: null, // the incident page's
+    incidents: { state: "open", offset: 0, total: 0 }, // the incidents view
+    channels: [], // the channels as last listed (the monitor page's edit form ticks them)
+    channelTests: {}, // channel id -> the outcome of its last test send, shown in its row
+    editingChannel: null, // the channel the channel form edits (null: it adds one)
     monitor: null, // its data as last loaded (what the edit form starts from)
     historySpan: "day",
     refreshes: 0,
   };
-  const seq = { top: 0, table: 0, detail: 0 }; // answers to an older request are dropped
+  const seq = { top: 0, table: 0, detail: 0, open: 0, incidents: 0, incident: 0, channels: 0, windows: 0, monitorIncidents: 0 }; // answers to an older request are dropped
   const editors = {}; // the check editors of the add form and of the monitor page's edit form
 
   // -- talking to the API ------------------------------------------------------------------
@@ -155,6 +162,16 @@
     const span = seconds >= 86400 ? when(b.start) : `${when(b.start)}–${when(end, false)}`;
     const latency = b.latency_ms === null || b.latency_ms === undefined ? "" : `, ${Math.round(b.latency_ms)} ms`;
     return `${span}: ${fmt(b.success)} ok, ${fmt(b.fail)} failed${latency}`;
+  }
+
+  // The "1–25 of 40" line and the previous/next buttons of a paginated table (ids prefix-info,
+  // prefix-prev, prefix-next): the monitors table's, the incidents' and a monitor's incidents'.
+  function setPager(prefix, page, shown) {
+    const first = page.total ? page.offset + 1 : 0;
+    const last = page.offset + shown;
+    $(`${prefix}-info`).textContent = `${fmt(first)}–${fmt(last)} of ${fmt(page.total)}`;
+    $(`${prefix}-prev`).disabled = page.offset === 0;
+    $(`${prefix}-next`).disabled = last >= page.total;
   }
 
   function showBanner(text) {
@@ -328,7 +345,9 @@
     tr.dataset.id = item.id;
     const name = el("td", "name");
     name.append(link(`#/monitors/${item.id}`, item.name));
-    tr.append(name, el("td", "url-col", item.url), lastCheckCell(item));
+    const health = el("td", "health-col");
+    if (item.health) health.append(healthBadge(item.health));
+    tr.append(name, health, el("td", "url-col", item.url), lastCheckCell(item));
     const uptime = item.uptime || {};
     tr.append(el("td", "num", percent(uptime.day)), el("td", "num month-col", percent(uptime.month)));
     const days = tlsDaysLeft(item);
@@ -365,24 +384,21 @@
         return loadTable();
       }
       state.total = page.total;
+      renderHealthCounts(page.health, page.incidents_open);
       if (!page.items.length) {
         const td = el("td", "empty", state.q ? `No monitor matches “${state.q}”.` : "No monitor yet: add a URL above.");
-        td.colSpan = 8;
+        td.colSpan = 9;
         const tr = el("tr");
         tr.append(td);
         body.replaceChildren(tr);
       } else {
         body.replaceChildren(...page.items.map(renderRow));
       }
-      const first = page.total ? state.offset + 1 : 0;
-      const last = state.offset + page.items.length;
-      $("page-info").textContent = `${fmt(first)}–${fmt(last)} of ${fmt(page.total)}`;
-      $("page-prev").disabled = state.offset === 0;
-      $("page-next").disabled = last >= page.total;
+      setPager("page", { total: page.total, offset: state.offset }, page.items.length);
     } catch (error) {
       if (mine !== seq.table) return;
       const td = el("td", "empty");
-      td.colSpan = 8;
+      td.colSpan = 9;
       readFailed(error, td);
       const tr = el("tr");
       tr.append(td);
@@ -1014,10 +1030,13 @@
     const mine = ++seq.detail;
     const id = state.monitorId;
     const span = state.historySpan;
-    const [detail, history] = await Promise.allSettled([
+    const incidents = loadMonitorIncidents();
+    const [detail, history, channels] = await Promise.allSettled([
       api("GET", `/urls/${id}`),
       api("GET", `/urls/${id}/history?span=${span}`),
+      loadChannelList(),
     ]);
+    await incidents;
     if (mine !== seq.detail) return;
     const message = $("detail-message");
     if (keepMessage !== true) message.replaceChildren();
@@ -1046,6 +1065,7 @@
       renderFlags(m);
       state.monitor = m;
       if ($("edit-form").hidden) renderSettings(m);
+      if ($("alerting-form").hidden) renderAlerting(m, channels.status === "fulfilled" ? channels.value : null);
       const recent = $("recent").tBodies[0];
       recent.replaceChildren(
         ...(m.checks.length
@@ -1166,6 +1186,838 @@
     }
   }
 
+  // -- alerting: health, incidents, channels, maintenance windows (issue 16) ----------------
+
+  const LIST_SIZE = 25; // rows a page of incidents
+  const HISTORY_SIZE = 10; // rows a page of a monitor's incident history
+
+  // A monitor's health as the API gives it ({state: up | down | unknown, since, ...}).
+  function healthBadge(health) {
+    const badge = el("span", `badge health-${health.state}`, health.state);
+    const since = health.since ? `since ${full(health.since)}` : "no check judged yet";
+    badge.title = `${health.state} ${since}`;
+    return badge;
+  }
+
+  // Whole seconds as a person says them: 45 s, 12 min, 3 h 5 min, 2 d 4 h.
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min`;
+    if (s < 86400) {
+      const m = Math.floor((s % 3600) / 60);
+      return `${Math.floor(s / 3600)} h${m ? ` ${m} min` : ""}`;
+    }
+    const h = Math.floor((s % 86400) / 3600);
+    return `${Math.floor(s / 86400)} d${h ? ` ${h} h` : ""}`;
+  }
+
+  const causeText = (cause) => (cause ? cause.replaceAll("_", " ") : "–");
+
+  // "http status: status 503 is not below 400"; the detail alone when it already names its cause.
+  function causeAndDetail(incident) {
+    const cause = incident.cause ? causeText(incident.cause) : "";
+    const detail = incident.detail || "";
+    if (!detail) return cause;
+    return !cause || detail.toLowerCase().startsWith(cause) ? detail : `${cause}: ${detail}`;
+  }
+
+  function incidentState(incident) {
+    const open = incident.state === "open";
+    return el("span", `badge ${open ? "health-down" : "health-up"}`, open ? "open" : "resolved");
+  }
+
+  function monitorLink(incident) {
+    if (incident.monitor_name === null || incident.monitor_name === undefined) {
+      return el("span", "muted", `monitor ${incident.monitor_id} (deleted)`);
+    }
+    return link(`#/monitors/${incident.monitor_id}`, incident.monitor_name);
+  }
+
+  // A row of an incident table; `columns` picks and orders the cells.
+  function incidentRow(incident, columns) {
+    const tr = el("tr");
+    tr.dataset.id = incident.id;
+    const cells = {
+      id: el("td", "name"),
+      monitor: el("td", "name"),
+      state: el("td"),
+      started: el("td", "", full(incident.started_at)),
+      resolved: el("td", "", incident.resolved_at ? full(incident.resolved_at) : "–"),
+      duration: el("td", "num", duration(incident.duration_s)),
+      cause: el("td", "", causeText(incident.cause)),
+      detail: el("td", "detail-col", incident.detail || ""),
+    };
+    cells.id.append(link(`#/incidents/${incident.id}`, `#${incident.id}`));
+    cells.monitor.append(monitorLink(incident));
+    cells.state.append(incidentState(incident));
+    for (const column of columns) tr.append(cells[column]);
+    return tr;
+  }
+
+  // -- the overview's health card: counts and the open incidents -----------------------------
+
+  function renderHealthCounts(health, open) {
+    if (!health) return;
+    $("health-up").textContent = fmt(health.up);
+    $("health-down").textContent = fmt(health.down);
+    $("health-unknown").textContent = fmt(health.unknown);
+    if (open !== undefined) setOpenCount(open);
+  }
+
+  function setOpenCount(open) {
+    const pill = $("nav-open");
+    pill.textContent = fmt(open);
+    pill.hidden = !open;
+    pill.title = `${fmt(open)} open incident${open === 1 ? "" : "s"}`;
+  }
+
+  const OPEN_SHOWN = 10;
+
+  async function loadOpenIncidents() {
+    const mine = ++seq.open;
+    const box = $("open-incidents");
+    try {
+      const page = await api("GET", `/incidents?state=open&limit=${OPEN_SHOWN}`);
+      if (mine !== seq.open) return;
+      setOpenCount(page.total);
+      $("health").classList.toggle("alarm", page.total > 0);
+      if (!page.items.length) {
+        box.replaceChildren(el("p", "ok calm", "No open incident."));
+        return;
+      }
+      const head = el("h3", "bad", `${fmt(page.total)} open incident${page.total === 1 ? "" : "s"}`);
+      const list = el("ul", "incident-list");
+      for (const incident of page.items) {
+        const li = el("li");
+        li.dataset.id = incident.id;
+        const since = el("span", "since", `down since ${when(incident.started_at)} (${duration(incident.duration_s)})`);
+        since.title = `first failure ${full(incident.started_at)}; incident opened ${full(incident.opened_at)}`;
+        const cause = el("span", "cause", causeAndDetail(incident));
+        li.append(el("span", "badge health-down", "down"), " ", monitorLink(incident), " ", since, " ", cause, " ");
+        li.append(link(`#/incidents/${incident.id}`, `incident #${incident.id}`));
+        list.append(li);
+      }
+      const parts = [head, list];
+      if (page.total > page.items.length) parts.push(link("#/incidents", `All ${fmt(page.total)} open incidents ›`));
+      box.replaceChildren(...parts);
+    } catch (error) {
+      if (mine === seq.open) readFailed(error, box);
+    }
+  }
+
+  // -- a monitor's page: its health, thresholds, channels and incident history ----------------
+
+  async function loadChannelList() {
+    const page = await api("GET", "/channels");
+    state.channels = page.items;
+    return page.items;
+  }
+
+  function renderAlerting(m, channels) {
+    const h = m.health || { state: "unknown", failures: 0, successes: 0 };
+    const rows = [];
+    const add = (term, ...values) => rows.push([term, values]);
+    const stateLine = el("span", "");
+    stateLine.append(healthBadge(h), " ", h.since ? `since ${full(h.since)} (${ago(h.since)})` : "no check judged yet");
+    if (h.incident_id) stateLine.append(" · ", link(`#/incidents/${h.incident_id}`, `incident #${h.incident_id}`));
+    const t = m.thresholds || {};
+    // The store stops counting a run once it has reached its threshold (nothing changes after):
+    // a run that long is said as "at least".
+    const run = (n, threshold, kind) =>
+      `${n >= threshold ? "at least " : ""}${fmt(n)} ${kind} check${n === 1 ? "" : "s"} in a row`;
+    const streak = h.failures
+      ? run(h.failures, t.failure, "failed")
+      : h.successes
+        ? run(h.successes, t.success, "successful")
+        : "no check yet";
+    add("State", stateLine, streak);
+    const whose = (own) => (own === null || own === undefined ? "the default" : "its own");
+    add(
+      "Thresholds",
+      `down after ${fmt(t.failure)} failed checks in a row (${whose(m.failure_threshold)})`,
+      `up again after ${fmt(t.success)} successful checks in a row (${whose(m.success_threshold)})`
+    );
+    const named = m.channels || [];
+    const channelLinks = (names) => {
+      const span = el("span", "");
+      names.forEach((n, i) => span.append(i ? ", " : "", link("#/channels", n)));
+      return span;
+    };
+    if (named.length) {
+      add("Channels", channelLinks(named));
+    } else if (channels === null) {
+      add("Channels", "none named: the default channels");
+    } else {
+      const defaults = channels.filter((c) => c.is_default).map((c) => c.name);
+      if (defaults.length) {
+        const span = el("span", "");
+        span.append("none named: the default channels (", channelLinks(defaults), ")");
+        add("Channels", span);
+      } else {
+        add("Channels", el("span", "warn", "none named, and no channel is a default: nobody is told of its incidents"));
+      }
+    }
+    $("alerting-view").replaceChildren(
+      ...rows.flatMap(([term, values]) => {
+        const dd = el("dd");
+        dd.append(...values.map((v) => (typeof v === "string" ? el("span", "", v) : v)));
+        return [el("dt", "", term), dd];
+      })
+    );
+  }
+
+  async function loadMonitorIncidents() {
+    const mine = ++seq.monitorIncidents;
+    const id = state.monitorId;
+    const offset = state.monitorIncidentsOffset;
+    const body = $("monitor-incident-table").tBodies[0];
+    const columns = ["id", "state", "started", "resolved", "duration", "cause", "detail"];
+    try {
+      const page = await api("GET", `/urls/${id}/incidents?state=all&limit=${HISTORY_SIZE}&offset=${offset}`);
+      if (mine !== seq.monitorIncidents) return;
+      if (!page.items.length && page.total && offset) {
+        state.monitorIncidentsOffset = Math.floor((page.total - 1) / HISTORY_SIZE) * HISTORY_SIZE;
+        return loadMonitorIncidents();
+      }
+      body.replaceChildren(
+        ...(page.items.length ? page.items.map((i) => incidentRow(i, columns)) : [emptyRow("No incident: it has never been down.", 7)])
+      );
+      setPager("monitor-incidents", page, page.items.length);
+      $("monitor-incidents-prev").parentElement.hidden = page.total <= HISTORY_SIZE && page.offset === 0;
+    } catch (error) {
+      if (mine !== seq.monitorIncidents) return;
+      body.replaceChildren(emptyRow(`Could not load: ${error.message}`, 7));
+      readFailed(error, null);
+    }
+  }
+
+  function openAlertingEdit(open) {
+    if (open && !state.monitor) return;
+    const form = $("alerting-form");
+    form.hidden = !open;
+    $("alerting-view").hidden = open;
+    $("alerting-edit").hidden = open;
+    $("alerting-edit").setAttribute("aria-expanded", String(open));
+    if (!open) return;
+    const m = state.monitor;
+    clearFieldErrors(form);
+    $("alerting-message").replaceChildren();
+    const t = m.thresholds || {};
+    const failure = $("alerting-failure");
+    const success = $("alerting-success");
+    failure.value = m.failure_threshold ?? "";
+    success.value = m.success_threshold ?? "";
+    failure.placeholder = m.failure_threshold === null ? `default (${t.failure})` : "default";
+    success.placeholder = m.success_threshold === null ? `default (${t.success})` : "default";
+    const list = $("alerting-channel-list");
+    list.replaceChildren(el("p", "hint muted", "Loading the channels…"));
+    loadChannelList().then(
+      (channels) => {
+        if (!channels.length) {
+          const p = el("p", "hint muted", "No channel yet: ");
+          p.append(link("#/channels", "add one"), ".");
+          list.replaceChildren(p);
+          return;
+        }
+        list.replaceChildren(
+          ...channels.map((c) => {
+            const label = el("label", "check");
+            const box = input("checkbox");
+            box.value = c.name;
+            box.checked = (m.channels || []).includes(c.name);
+            label.append(box, ` ${c.name} (${c.type}${c.is_default ? ", default" : ""})`);
+            return label;
+          })
+        );
+      },
+      (error) => list.replaceChildren(el("p", "message error", `Could not load the channels: ${error.message}`))
+    );
+    failure.focus();
+  }
+
+  async function saveAlerting(event) {
+    event.preventDefault();
+    const form = $("alerting-form");
+    const message = $("alerting-message");
+    clearFieldErrors(form);
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    const id = state.monitorId;
+    const body = {
+      failure_threshold: numberOrNull($("alerting-failure")),
+      success_threshold: numberOrNull($("alerting-success")),
+    };
+    const boxes = [...$("alerting-channel-list").querySelectorAll("input[type=checkbox]")];
+    // Sent only when the list was loaded: a failed load must not detach the monitor's channels.
+    if (boxes.length || !state.channels.length) body.channels = boxes.filter((b) => b.checked).map((b) => b.value);
+    try {
+      const answer = await api("PATCH", `/urls/${id}`, body);
+      if (id !== state.monitorId) return;
+      const changed = answer.changed || [];
+      openAlertingEdit(false);
+      setMessage($("detail-message"), "ok", [changed.length ? `Saved: ${changed.join(", ")} changed.` : "Nothing changed."]);
+      await loadDetail(true);
+    } catch (error) {
+      const fields = {
+        failure_threshold: [$("alerting-failure"), "Down after"],
+        success_threshold: [$("alerting-success"), "Up again after"],
+        channels: [$("alerting-channels"), "Channels"],
+      };
+      formFailed(message, form, error, (loc) => fields[loc[0]] || null);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // -- the incidents view and an incident's page ------------------------------------------------
+
+  async function loadIncidents() {
+    const mine = ++seq.incidents;
+    const { state: which, offset } = state.incidents;
+    const body = $("incident-table").tBodies[0];
+    const columns = ["id", "monitor", "state", "started", "duration", "cause", "detail"];
+    try {
+      const page = await api("GET", `/incidents?state=${which}&limit=${LIST_SIZE}&offset=${offset}`);
+      if (mine !== seq.incidents) return;
+      if (!page.items.length && page.total && offset) {
+        state.incidents.offset = Math.floor((page.total - 1) / LIST_SIZE) * LIST_SIZE;
+        return loadIncidents();
+      }
+      state.incidents.total = page.total;
+      if (which === "open") setOpenCount(page.total);
+      body.replaceChildren(
+        ...(page.items.length
+          ? page.items.map((i) => incidentRow(i, columns))
+          : [emptyRow(which === "open" ? "No open incident: every monitor is up or not judged yet." : "No incident yet.", 7)])
+      );
+      setPager("incidents", page, page.items.length);
+      $("incidents").dataset.state = which;
+    } catch (error) {
+      if (mine !== seq.incidents) return;
+      body.replaceChildren(emptyRow(`Could not load: ${error.message}`, 7));
+      readFailed(error, null);
+    }
+  }
+
+  const NOTIFICATION_KINDS = {
+    down: "down",
+    resolved: "resolved",
+    reminder: "reminder",
+    storm: "storm (probing failing from here)",
+    digest: "digest",
+  };
+  const NOTIFICATION_STATES = {
+    pending: ["pending", "waiting to be sent (or retried)"],
+    held: ["held", "held back: a maintenance window or the storm guard"],
+    sent: ["sent", "the channel took it"],
+    failed: ["failed", "given up after retrying"],
+    merged: ["merged", "sent inside a digest"],
+    dropped: ["dropped", "not sent: resolved meanwhile, or its channel was deleted"],
+  };
+
+  function notificationRow(n) {
+    const tr = el("tr");
+    const channel = el("td");
+    if (n.channel === null || n.channel === undefined) channel.append(el("span", "muted", `channel ${n.channel_id} (deleted)`));
+    else channel.append(link("#/channels", n.channel), el("span", "small", ` ${n.channel_type}`));
+    const [text, title] = NOTIFICATION_STATES[n.state] || [n.state, ""];
+    const stateCell = el("td");
+    const badge = el("span", `badge note-${n.state}`, text);
+    badge.title = title;
+    stateCell.append(badge);
+    tr.append(
+      el("td", "", NOTIFICATION_KINDS[n.kind] || n.kind),
+      channel,
+      stateCell,
+      el("td", "num", fmt(n.attempts)),
+      el("td", "detail-col", n.last_error || ""),
+      el("td", "", n.created_at ? full(n.created_at) : "–"),
+      el("td", "", n.state === "pending" || n.state === "held" ? full(n.next_attempt_at) : "–"),
+      el("td", "", n.sent_at ? full(n.sent_at) : "–")
+    );
+    return tr;
+  }
+
+  async function loadIncident() {
+    const mine = ++seq.incident;
+    const id = state.incidentId;
+    const facts = $("incident-facts");
+    const body = $("notification-table").tBodies[0];
+    try {
+      const i = await api("GET", `/incidents/${id}`);
+      if (mine !== seq.incident) return;
+      $("incident-title").textContent = `Incident #${i.id}: ${i.monitor_name ?? `monitor ${i.monitor_id}`}`;
+      const rows = [
+        ["Monitor", monitorLink(i)],
+        ["State", incidentState(i)],
+        ["Started", `${full(i.started_at)} (its first failed check)`],
+        ["Opened", `${full(i.opened_at)} (the failure threshold was reached)`],
+        ["Resolved", i.resolved_at ? `${full(i.resolved_at)}${i.resolution ? ` (${i.resolution})` : ""}` : "not yet"],
+        ["Duration", i.state === "open" ? `${duration(i.duration_s)} so far` : duration(i.duration_s)],
+        ["Cause", causeText(i.cause)],
+        ["Detail", i.detail || "–"],
+      ];
+      if (i.url) rows.splice(1, 0, ["URL", i.url]);
+      facts.replaceChildren(
+        ...rows.flatMap(([term, value]) => {
+          const dd = el("dd");
+          dd.append(value);
+          return [el("dt", "", term), dd];
+        })
+      );
+      const notes = i.notifications || [];
+      body.replaceChildren(
+        ...(notes.length ? notes.map(notificationRow) : [emptyRow("No notification: no channel was to be told (none named and no default).", 8)])
+      );
+      $("incident").dataset.loaded = String(i.id);
+    } catch (error) {
+      if (mine !== seq.incident) return;
+      $("incident-title").textContent = error.status === 404 ? "No such incident" : "Could not load this incident";
+      facts.replaceChildren(el("dd", "message error", error.message));
+      body.replaceChildren();
+      readFailed(error, null);
+    }
+  }
+
+  // -- the channels view --------------------------------------------------------------------
+
+  function yesNo(value) {
+    return value ? "yes" : "no";
+  }
+
+  function channelRow(c) {
+    const tr = el("tr");
+    tr.dataset.id = c.id;
+    const actions = el("td", "actions");
+    const test = smallButton("Test", `Test ${c.name}`);
+    const edit = smallButton("Edit", `Edit ${c.name}`);
+    const remove = el("button", "danger small-button", "Delete");
+    remove.type = "button";
+    remove.setAttribute("aria-label", `Delete ${c.name}`);
+    test.addEventListener("click", () => testChannel(c, test));
+    edit.addEventListener("click", () => editChannel(c));
+    armOnFirstClick(remove, "Confirm", async (disarm) => {
+      disarm();
+      await deleteChannel(c, false);
+    });
+    actions.append(test, " ", edit, " ", remove);
+    const outcome = state.channelTests[c.id];
+    if (outcome) {
+      const line = el("span", `test-result ${outcome.ok ? "ok" : "bad"}`, outcome.ok ? `Test sent: ${outcome.detail}` : `Test failed: ${outcome.detail}`);
+      actions.append(line);
+    }
+    const target = el("td", "url-col", c.target_hint);
+    tr.append(
+      el("td", "name", c.name),
+      el("td", "", c.type),
+      target,
+      el("td", "", yesNo(c.is_default)),
+      el("td", "", yesNo(c.send_resolved)),
+      el("td", "", c.resend_every ? `every ${duration(c.resend_every)}` : "off"),
+      el("td", "num", fmt(c.monitors)),
+      actions
+    );
+    return tr;
+  }
+
+  async function loadChannels() {
+    const mine = ++seq.channels;
+    const body = $("channel-table").tBodies[0];
+    try {
+      const channels = await loadChannelList();
+      if (mine !== seq.channels) return;
+      body.replaceChildren(...(channels.length ? channels.map(channelRow) : [emptyRow("No channel yet: add one, and incidents are told there.", 8)]));
+    } catch (error) {
+      if (mine !== seq.channels) return;
+      body.replaceChildren(emptyRow(`Could not load: ${error.message}`, 8));
+      readFailed(error, null);
+    }
+  }
+
+  async function testChannel(c, button) {
+    button.disabled = true;
+    button.textContent = "Sending…";
+    try {
+      state.channelTests[c.id] = await api("POST", `/channels/${c.id}/test`);
+    } catch (error) {
+      state.channelTests[c.id] = { ok: false, detail: error.message };
+      if (error.status === 401 || error.status === 403) openKeyForm();
+    }
+    await loadChannels();
+  }
+
+  async function deleteChannel(c, force) {
+    const message = $("channels-message");
+    try {
+      await api("DELETE", `/channels/${c.id}${force ? "?force=true" : ""}`);
+      delete state.channelTests[c.id];
+      setMessage(message, "ok", [`Deleted ${c.name}.`]);
+      if (state.editingChannel && state.editingChannel.id === c.id) resetChannelForm();
+    } catch (error) {
+      const parts = [`Could not delete ${c.name}: ${error.message}`];
+      if (error.status === 409 && !force) {
+        const n = error.body.monitors ?? c.monitors;
+        const forceButton = el("button", "danger small-button", `Delete anyway: ${fmt(n)} monitor${n === 1 ? "" : "s"} fall back to the default channels`);
+        forceButton.type = "button";
+        forceButton.addEventListener("click", () => deleteChannel(c, true));
+        parts.push(" ", forceButton);
+      } else if (error.status === 401 || error.status === 403) {
+        parts.push(" Enter a key with the “API key” button.");
+        openKeyForm();
+      }
+      setMessage(message, "error", parts);
+    }
+    await loadChannels();
+  }
+
+  function syncChannelType() {
+    const type = $("channel-type").value;
+    // The examples are in index.html (data-apprise, data-webhook): the script names no other origin.
+    const url = $("channel-url");
+    url.placeholder = state.editingChannel ? "unchanged (type a new URL to replace it)" : url.dataset[type];
+    $("channel-rotate-box").hidden = !(state.editingChannel && state.editingChannel.type === "webhook");
+  }
+
+  function resetChannelForm() {
+    state.editingChannel = null;
+    const form = $("channel-form");
+    form.reset();
+    clearFieldErrors(form);
+    $("channel-type").disabled = false;
+    $("channel-form-title").textContent = "Add a channel";
+    $("channel-submit").textContent = "Add channel";
+    $("channel-cancel").hidden = true;
+    syncChannelType();
+  }
+
+  function editChannel(c) {
+    resetChannelForm();
+    state.editingChannel = c;
+    $("channel-form-title").textContent = `Edit channel ${c.name}`;
+    $("channel-submit").textContent = "Save channel";
+    $("channel-cancel").hidden = false;
+    $("channel-name").value = c.name;
+    $("channel-type").value = c.type;
+    $("channel-type").disabled = true;
+    $("channel-url").value = "";
+    $("channel-default").checked = c.is_default;
+    $("channel-resolved").checked = c.send_resolved;
+    $("channel-resend").value = c.resend_every ? String(Math.round(c.resend_every / 60)) : "";
+    $("channel-message").replaceChildren();
+    syncChannelType();
+    $("channel-name").focus();
+  }
+
+  function showSecret(name, secret) {
+    $("channel-secret-name").textContent = name;
+    $("channel-secret-value").value = secret;
+    $("channel-secret-copy").textContent = "Copy";
+    $("channel-secret").hidden = false;
+  }
+
+  async function copySecret() {
+    const field = $("channel-secret-value");
+    const button = $("channel-secret-copy");
+    try {
+      await navigator.clipboard.writeText(field.value);
+      button.textContent = "Copied";
+    } catch {
+      // No clipboard permission (or an insecure origin): select it for a manual copy.
+      field.focus();
+      field.select();
+      button.textContent = "Selected: press Ctrl+C";
+    }
+  }
+
+  async function saveChannel(event) {
+    event.preventDefault();
+    const form = $("channel-form");
+    const message = $("channel-message");
+    clearFieldErrors(form);
+    const button = $("channel-submit");
+    button.disabled = true;
+    const minutes = numberOrNull($("channel-resend"));
+    const editing = state.editingChannel;
+    const body = {
+      name: $("channel-name").value,
+      is_default: $("channel-default").checked,
+      send_resolved: $("channel-resolved").checked,
+      resend_every: minutes === null ? null : Math.round(minutes * 60),
+    };
+    const url = $("channel-url").value.trim();
+    if (!editing) {
+      body.type = $("channel-type").value;
+      body.url = url;
+    } else {
+      if (url) body.url = url;
+      if ($("channel-rotate").checked) body.rotate_secret = true;
+    }
+    try {
+      const answer = editing ? await api("PATCH", `/channels/${editing.id}`, body) : await api("POST", "/channels", body);
+      resetChannelForm();
+      if (editing) {
+        const changed = answer.changed || [];
+        setMessage(message, "ok", [changed.length ? `Saved ${answer.name}: ${changed.join(", ")} changed.` : `Nothing changed in ${answer.name}.`]);
+      } else {
+        setMessage(message, "ok", [`Added ${answer.name} (${answer.type}, ${answer.target_hint}). Try it with its Test button.`]);
+      }
+      if (answer.secret) showSecret(answer.name, answer.secret);
+      else $("channel-secret").hidden = true;
+      await loadChannels();
+    } catch (error) {
+      const fields = {
+        name: [$("channel-name"), "Name"],
+        type: [$("channel-type"), "Type"],
+        url: [$("channel-url"), "URL"],
+        is_default: [$("channel-default"), "Default"],
+        send_resolved: [$("channel-resolved"), "Resolved"],
+        resend_every: [$("channel-resend"), "Remind every"],
+        rotate_secret: [$("channel-rotate"), "New secret"],
+      };
+      formFailed(message, form, error, (loc) => fields[loc[0]] || null);
+      if (error.status === 422 && (error.body.errors || []).some((e) => (e.loc || []).includes("resend_every"))) {
+        message.append(el("span", "muted", " (the API counts reminders in seconds: the box is in minutes)"));
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // -- the maintenance view -----------------------------------------------------------------
+
+  const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const monitorNames = new Map(); // id -> name, of the monitors windows name
+  const pickable = new Map(); // lowercased name -> id, of the names the monitor box offered
+
+  async function monitorName(id) {
+    if (!monitorNames.has(id)) {
+      try {
+        monitorNames.set(id, (await api("GET", `/urls/${id}`)).name);
+      } catch {
+        monitorNames.set(id, null);
+      }
+    }
+    return monitorNames.get(id);
+  }
+
+  function windowRow(w, name) {
+    const tr = el("tr");
+    tr.dataset.id = w.id;
+    const scope = el("td", "name");
+    if (w.monitor_id === null) scope.append(el("span", "", "All monitors"));
+    else scope.append(name ? link(`#/monitors/${w.monitor_id}`, name) : el("span", "muted", `monitor ${w.monitor_id}`));
+    const schedule = w.cron ? `cron “${w.cron}” in ${w.timezone}` : `once, from ${full(w.starts_at)}`;
+    const now = el("td");
+    if (w.active) {
+      now.append(el("span", "badge maintenance", "active"), " ", el("span", "small", `until ${full(w.ends_at)}`));
+    } else if (w.next_start) {
+      now.append(el("span", "", `next ${full(w.next_start)}`));
+    } else {
+      now.append(el("span", "muted", "over"));
+    }
+    const actions = el("td", "actions");
+    const remove = el("button", "danger small-button", "Delete");
+    remove.type = "button";
+    remove.setAttribute("aria-label", `Delete window ${w.id}`);
+    armOnFirstClick(remove, "Confirm", async (disarm) => {
+      disarm();
+      try {
+        await api("DELETE", `/maintenance/${w.id}`);
+        setMessage($("windows-message"), "ok", [`Deleted window ${w.id}.`]);
+      } catch (error) {
+        setMessage($("windows-message"), "error", [`Could not delete window ${w.id}: ${error.message}`]);
+      }
+      await loadWindows();
+    });
+    actions.append(remove);
+    tr.append(scope, el("td", "", schedule), el("td", "num", duration(w.duration)), now, el("td", "detail-col", w.note || ""), actions);
+    return tr;
+  }
+
+  async function loadWindows() {
+    const mine = ++seq.windows;
+    const body = $("window-table").tBodies[0];
+    try {
+      const page = await api("GET", "/maintenance");
+      const ids = [...new Set(page.items.map((w) => w.monitor_id).filter((id) => id !== null))];
+      const names = await Promise.all(ids.map(monitorName));
+      if (mine !== seq.windows) return;
+      const byId = new Map(ids.map((id, i) => [id, names[i]]));
+      body.replaceChildren(
+        ...(page.items.length
+          ? page.items.map((w) => windowRow(w, byId.get(w.monitor_id)))
+          : [emptyRow("No maintenance window: every incident is told as it happens.", 6)])
+      );
+    } catch (error) {
+      if (mine !== seq.windows) return;
+      body.replaceChildren(emptyRow(`Could not load: ${error.message}`, 6));
+      readFailed(error, null);
+    }
+  }
+
+  function syncWindowForm() {
+    const recurring = $("window-recurring").checked;
+    $("window-start-box").hidden = recurring;
+    $("window-cron-box").hidden = !recurring;
+    $("window-zone-box").hidden = !recurring;
+    $("window-monitor-box").hidden = $("window-all").checked;
+  }
+
+  async function suggestMonitors(text) {
+    const q = text.trim();
+    if (!q) return;
+    try {
+      const page = await api("GET", `/urls/overview?${new URLSearchParams({ q, limit: 10 })}`);
+      const list = $("window-monitors");
+      list.replaceChildren(
+        ...page.items.map((item) => {
+          pickable.set(item.name.toLowerCase(), item.id);
+          const option = el("option");
+          option.value = item.name;
+          option.label = item.url;
+          return option;
+        })
+      );
+    } catch {
+      // suggestions only: the submit says what is wrong
+    }
+  }
+
+  // The id of the monitor named in the box: offered by the list, else asked by its exact name.
+  async function pickedMonitor(name) {
+    const key = name.trim().toLowerCase();
+    if (pickable.has(key)) return pickable.get(key);
+    const page = await api("GET", `/urls/overview?${new URLSearchParams({ q: name.trim(), limit: 100 })}`);
+    const found = page.items.find((item) => item.name.toLowerCase() === key);
+    return found ? found.id : null;
+  }
+
+  async function addWindow(event) {
+    event.preventDefault();
+    const form = $("window-form");
+    const message = $("window-message");
+    clearFieldErrors(form);
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    const minutes = numberOrNull($("window-duration"));
+    const body = {
+      duration: minutes === null ? null : Math.round(minutes * 60),
+      note: $("window-note").value,
+      monitor_id: null,
+    };
+    const fields = {
+      starts_at: [$("window-start"), "Starts at"],
+      cron: [$("window-cron"), "Cron expression"],
+      timezone: [$("window-zone"), "Time zone"],
+      duration: [$("window-duration"), "Lasts"],
+      monitor_id: [$("window-monitor"), "Monitor"],
+      note: [$("window-note"), "Note"],
+      body: [$("window-kind"), "When"],
+    };
+    try {
+      if ($("window-recurring").checked) {
+        body.cron = $("window-cron").value.trim();
+        body.timezone = $("window-zone").value.trim() || localZone;
+      } else {
+        const start = $("window-start").value;
+        const at = start ? new Date(start) : null;
+        if (!at || Number.isNaN(at.getTime())) {
+          throw new ApiError(422, {
+            detail: "starts_at: give the window's start (date and time)",
+            errors: [{ loc: ["body", "starts_at"], msg: "give the window's start (date and time)" }],
+          });
+        }
+        body.starts_at = at.toISOString();
+      }
+      if (!$("window-all").checked) {
+        const name = $("window-monitor").value;
+        const id = name.trim() ? await pickedMonitor(name) : null;
+        if (id === null) {
+          const why = name.trim() ? `no monitor is named “${name.trim()}”` : "type a monitor's name, or tick All monitors";
+          throw new ApiError(422, { detail: `monitor_id: ${why}`, errors: [{ loc: ["body", "monitor_id"], msg: why }] });
+        }
+        body.monitor_id = id;
+      }
+      const w = await api("POST", "/maintenance", body);
+      const next = w.active ? `active now, until ${full(w.ends_at)}` : w.next_start ? `next from ${full(w.next_start)}` : "no occurrence left";
+      setMessage(message, "ok", [`Added window ${w.id}: ${next}.`]);
+      const kind = $("window-recurring").checked;
+      form.reset();
+      $("window-recurring").checked = kind;
+      $("window-once").checked = !kind;
+      $("window-zone").value = localZone;
+      syncWindowForm();
+      await loadWindows();
+    } catch (error) {
+      formFailed(message, form, error, (loc) => fields[loc[0]] || (loc.length === 0 ? fields.body : null));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function setupAlerting() {
+    $("alerting-edit").addEventListener("click", () => openAlertingEdit(true));
+    $("alerting-cancel").addEventListener("click", () => openAlertingEdit(false));
+    $("alerting-form").addEventListener("submit", saveAlerting);
+    $("monitor-incidents-prev").addEventListener("click", () => {
+      state.monitorIncidentsOffset = Math.max(0, state.monitorIncidentsOffset - HISTORY_SIZE);
+      loadMonitorIncidents();
+    });
+    $("monitor-incidents-next").addEventListener("click", () => {
+      state.monitorIncidentsOffset += HISTORY_SIZE;
+      loadMonitorIncidents();
+    });
+    $("incidents-switch").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-state]");
+      if (!button || button.dataset.state === state.incidents.state) return;
+      state.incidents.state = button.dataset.state;
+      state.incidents.offset = 0;
+      pressed($("incidents-switch"), state.incidents.state, "state");
+      loadIncidents();
+    });
+    $("incidents-prev").addEventListener("click", () => {
+      state.incidents.offset = Math.max(0, state.incidents.offset - LIST_SIZE);
+      loadIncidents();
+    });
+    $("incidents-next").addEventListener("click", () => {
+      if (state.incidents.offset + LIST_SIZE < state.incidents.total) state.incidents.offset += LIST_SIZE;
+      loadIncidents();
+    });
+    $("channel-form").addEventListener("submit", saveChannel);
+    $("channel-type").addEventListener("change", syncChannelType);
+    $("channel-cancel").addEventListener("click", () => {
+      resetChannelForm();
+      $("channel-message").replaceChildren();
+    });
+    $("channel-secret-copy").addEventListener("click", copySecret);
+    $("channel-secret-done").addEventListener("click", () => {
+      $("channel-secret").hidden = true;
+      $("channel-secret-value").value = "";
+    });
+    syncChannelType();
+    $("window-local-zone").textContent = localZone;
+    $("window-zone").value = localZone;
+    if (typeof Intl.supportedValuesOf === "function") {
+      $("window-zones").replaceChildren(
+        ...Intl.supportedValuesOf("timeZone").map((zone) => {
+          const option = el("option");
+          option.value = zone;
+          return option;
+        })
+      );
+    }
+    for (const id of ["window-once", "window-recurring", "window-all"]) $(id).addEventListener("change", syncWindowForm);
+    let typing = null;
+    $("window-monitor").addEventListener("input", (event) => {
+      clearTimeout(typing);
+      typing = setTimeout(() => suggestMonitors(event.target.value), 200);
+    });
+    $("window-form").addEventListener("submit", addWindow);
+    syncWindowForm();
+  }
+
   // -- API key -----------------------------------------------------------------------------
 
   function openKeyForm() {
@@ -1238,30 +2090,80 @@
   }
 
   function loadHome() {
-    return Promise.all([loadSummary(), loadTop(), loadTable()]);
+    return Promise.all([loadSummary(), loadTop(), loadTable(), loadOpenIncidents()]);
   }
 
   function refresh() {
-    return state.monitorId === null ? loadHome() : loadDetail();
+    const loaders = {
+      home: loadHome,
+      detail: loadDetail,
+      incidents: loadIncidents,
+      incident: loadIncident,
+      channels: loadChannels,
+      maintenance: loadWindows,
+    };
+    return loaders[state.view]();
+  }
+
+  // The views and their hash routes: #/ (the overview), #/monitors/42, #/incidents,
+  // #/incidents/7, #/channels, #/maintenance. A view's tab in the nav is marked current.
+  const VIEWS = ["home", "detail", "incidents", "incident", "channels", "maintenance"];
+  const NAV_OF = { home: "home", detail: "home", incidents: "incidents", incident: "incidents", channels: "channels", maintenance: "maintenance" };
+
+  function parseRoute(hash) {
+    let match = /^#\/monitors\/(\d+)$/.exec(hash);
+    if (match) return ["detail", Number(match[1])];
+    match = /^#\/incidents\/(\d+)$/.exec(hash);
+    if (match) return ["incident", Number(match[1])];
+    match = /^#\/(incidents|channels|maintenance)\/?$/.exec(hash);
+    if (match) return [match[1], null];
+    return ["home", null];
+  }
+
+  function showView(view) {
+    state.view = view;
+    for (const name of VIEWS) $(name).hidden = name !== view;
+    for (const a of document.querySelectorAll("nav.views a")) {
+      if (a.dataset.view === NAV_OF[view]) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
   }
 
   async function route() {
-    const match = /^#\/monitors\/(\d+)$/.exec(location.hash);
-    const id = match ? Number(match[1]) : null;
-    state.monitorId = id;
-    $("home").hidden = id !== null;
-    $("detail").hidden = id === null;
-    if (id === null) {
+    const [view, id] = parseRoute(location.hash);
+    const previous = state.monitorId;
+    state.monitorId = view === "detail" ? id : null;
+    state.incidentId = view === "incident" ? id : null;
+    showView(view);
+    if (view !== "detail" || id !== previous) state.monitorIncidentsOffset = 0;
+    if (view === "home") {
       document.title = "service-monitor";
       await loadHome();
+    } else if (view === "incidents") {
+      document.title = "incidents · service-monitor";
+      await loadIncidents();
+    } else if (view === "incident") {
+      document.title = `incident ${id} · service-monitor`;
+      $("incident-title").textContent = "";
+      $("incident-facts").replaceChildren();
+      $("notification-table").tBodies[0].replaceChildren();
+      await loadIncident();
+    } else if (view === "channels") {
+      document.title = "channels · service-monitor";
+      await loadChannels();
+    } else if (view === "maintenance") {
+      document.title = "maintenance · service-monitor";
+      await loadWindows();
     } else {
       document.title = `monitor ${id} · service-monitor`;
       $("detail-name").textContent = "";
       $("detail-url").textContent = "";
       $("detail-flags").replaceChildren();
       $("settings-view").replaceChildren();
+      $("alerting-view").replaceChildren();
       state.monitor = null;
       openEdit(false);
+      openAlertingEdit(false);
       await loadDetail();
     }
   }
@@ -1306,6 +2208,7 @@
       loadTable();
     });
     setupDetailDelete();
+    setupAlerting();
     window.addEventListener("hashchange", route);
     Promise.all([route(), pollCycle()]).then(() => {
       // ms since navigation started: what bench/bench_dashboard.py reports as the first load
