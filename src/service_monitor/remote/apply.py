@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ..alerts import MAX_THRESHOLD
-from ..check_spec import CheckSpec, SpecLimitError
-from ..models import validate_name, validate_url
+from ..check_spec import CheckSpec, SpecLimitError, monitor_key
+from ..models import url_key, validate_name, validate_url
 from ..monitor_files import FileMonitor, FileProblem, MonitorsFile, read_monitors_yaml
 from .output import _printable
 from .session import DEFAULT_CONCURRENCY, _fail, _run
@@ -240,10 +241,14 @@ async def apply_file(
         outcome.created += 1
         said[index] = f"created {name} (monitor {created.id}): {created.url}"
 
-    pending = iter(range(len(source.monitors)))
+    # An entry with the URL and check of an earlier one waits until the concurrent step is done,
+    # so the earlier entry makes the monitor and the later one is told so, whichever request
+    # would have been faster.
+    first, repeats = _first_of_each_monitor(source, owner)
+    pending = iter(first)
 
-    async def worker() -> None:
-        for index in pending:  # one iterator shared by the workers: each entry is sent once
+    async def worker(indexes: Iterator[int]) -> None:
+        for index in indexes:  # one iterator shared by the workers: each entry is sent once
             if fatal:
                 return
             try:
@@ -253,8 +258,9 @@ async def apply_file(
             except ApiUnreachable as exc:
                 fatal.append(exc)
 
-    workers = min(concurrency, len(source.monitors)) or 1
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    workers = min(concurrency, len(first)) or 1
+    await asyncio.gather(*(worker(pending) for _ in range(workers)))
+    await worker(iter(repeats))
     for index, conflict in sorted(conflicts, key=lambda pair: pair[0]):
         if fatal:
             break
@@ -306,6 +312,24 @@ def _patch(body: dict[str, Any]) -> dict[str, Any]:
         "success_threshold": body["success_threshold"],
         "channels": body["channels"],
     }
+
+
+def _first_of_each_monitor(source: MonitorsFile, owner: str) -> tuple[list[int], list[int]]:
+    """The entries' indexes split in two, in file order: those that are the first with their
+    monitor key (URL normal form and check), and those repeating an earlier entry's."""
+    seen: set[bytes] = set()
+    first: list[int] = []
+    repeats: list[int] = []
+    for index, monitor in enumerate(source.monitors):
+        try:
+            body = _body(monitor, owner)
+            key = monitor_key(url_key(body["url"]), _check(body))
+        except (ValueError, TypeError, KeyError):
+            first.append(index)  # refused by the API with its reason anyway
+            continue
+        (repeats if key in seen else first).append(index)
+        seen.add(key)
+    return first, repeats
 
 
 def _check(body: dict[str, Any]) -> CheckSpec:
