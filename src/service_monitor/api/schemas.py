@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Response
 from pydantic import (
@@ -165,17 +165,6 @@ class MonitorIn(_MonitorFieldRules):
 
 
 # Fields a PATCH may change, in the order `changed` lists them.
-PATCH_FIELDS = (
-    "name",
-    "url",
-    "request",
-    "assertions",
-    "degraded_after_ms",
-    "owner",
-    "failure_threshold",
-    "success_threshold",
-    "channels",
-)
 ChangedField = Literal[
     "name",
     "url",
@@ -187,6 +176,7 @@ ChangedField = Literal[
     "success_threshold",
     "channels",
 ]
+PATCH_FIELDS: tuple[str, ...] = get_args(ChangedField)
 
 
 class MonitorPatch(_MonitorFieldRules):
