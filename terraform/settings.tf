@@ -54,6 +54,13 @@ locals {
     STORM_MIN_MONITORS = "20"
     BURST_LIMIT        = "10"
     CANARY_URLS        = join(",", var.canary_urls)
+    # the fleet of probers (README "A fleet of probers")
+    REGION         = "local"
+    REGIONS        = "local"
+    SHARD_SIZE     = "250"
+    SHARD_DEADLINE = "60.0"
+    MAX_DELIVERIES = "5"
+    STREAM_MAXLEN  = "100000"
     # faults and shutdown (ECS waits stopTimeout, 30 s, after SIGTERM: more than the grace below)
     STARTUP_TIMEOUT        = "120.0"
     WRITE_RETRY_SECONDS    = "300.0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import ssl
 import sys
 from pathlib import Path
@@ -15,6 +16,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from .errors import SettingsError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# A region's name: what a worker's REGION and a monitor's regions are written with.
+REGION_PATTERN = "^[a-z0-9][a-z0-9-]{0,31}$"
 
 
 class Settings(BaseSettings):
@@ -167,6 +171,33 @@ class Settings(BaseSettings):
         " with network causes, it is the prober's network",
     )
     # -- faults --
+    # -- the fleet of probers (README "A fleet of probers") --
+    REGION: str = Field(
+        "local",
+        pattern=REGION_PATTERN,
+        description="the region this worker probes from: it reads only its region's shards",
+    )
+    REGIONS: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["local"],
+        description="comma-separated known regions; a monitor with no regions of its own is"
+        " probed from every one of them",
+    )
+    SHARD_SIZE: int = Field(
+        250, ge=10, le=5000, description="monitors per shard the planner publishes"
+    )
+    SHARD_DEADLINE: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="seconds a worker may take over a shard; a shard idle twice that long is"
+        " taken over by another worker",
+    )
+    MAX_DELIVERIES: int = Field(
+        5, ge=1, le=100, description="deliveries of a shard before it goes to the dead letters"
+    )
+    STREAM_MAXLEN: int = Field(
+        100_000, ge=1000, le=10_000_000, description="shards kept in each region's stream at most"
+    )
     STARTUP_TIMEOUT: float = Field(
         120.0,
         ge=0,
@@ -204,7 +235,7 @@ class Settings(BaseSettings):
     def _keys(cls, value: Any) -> Any:
         return _comma_separated(value)
 
-    @field_validator("CHANNEL_KEYS", "CANARY_URLS", mode="before")
+    @field_validator("CHANNEL_KEYS", "CANARY_URLS", "REGIONS", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _comma_separated(value)
@@ -261,6 +292,17 @@ class Settings(BaseSettings):
         if self.MIN_POOL > self.MAX_POOL:
             raise ValueError(
                 f"MIN_POOL ({self.MIN_POOL}) must not exceed MAX_POOL ({self.MAX_POOL})"
+            )
+        if not self.REGIONS:
+            raise ValueError("REGIONS must name at least one region")
+        for region in self.REGIONS:
+            if not re.fullmatch(REGION_PATTERN, region):
+                raise ValueError(
+                    f"REGIONS: {region!r} is not a region name (1 to 32 of a-z, 0-9 and -)"
+                )
+        if self.REGION not in self.REGIONS:
+            raise ValueError(
+                f"REGION {self.REGION!r} is not among REGIONS ({','.join(self.REGIONS)})"
             )
         if self.READ_AUTH and not self.API_KEYS:
             raise ValueError("READ_AUTH=true needs API_KEYS: with no key, nobody could read")
