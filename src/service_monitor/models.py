@@ -15,6 +15,10 @@ MAX_NAME_LENGTH = 100  # characters
 MAX_DETAIL_LENGTH = 500  # characters of a check's failure detail the store keeps
 
 
+# The region of a process that sets none (config.py REGION), and of every check stored before regions.
+DEFAULT_REGION = "local"
+
+
 class Status(enum.StrEnum):
     """Outcome of one probe: success means every assertion of the monitor's check held (with none,
     the final response had a status below 400). A degraded check is a success (Check.degraded)."""
@@ -73,6 +77,8 @@ class Monitor:
     state: MonitorState
     check: CheckSpec = DEFAULT_CHECK  # the request sent and the assertions its answer must pass
     owner: str | None = None  # the label `service-monitor apply` syncs by; None: not file-managed
+    interval: int | None = None  # seconds between two checks; None: CYCLE_INTERVAL
+    regions: tuple[str, ...] | None = None  # where it is probed from (sorted); None: all REGIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +107,11 @@ class Check:
     # When the server's TLS certificate expires, seconds since the epoch, UTC: recorded on every
     # https answer whether or not an assertion asks; None for http or when no handshake was made.
     tls_expires_at: float | None = None
+    region: str = DEFAULT_REGION  # where it was probed from (the worker's REGION)
+    # The due time the planner scheduled it for, ms since the epoch: with the monitor and the
+    # region, the key that makes a redelivered shard store nothing twice. None: the whole-list
+    # cycle, which probes every monitor whenever it runs.
+    due_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from ..alerts import (
 )
 from ..check_spec import DEFAULT_CHECK, CheckSpec
 from ..config import Settings
+from ..due import DueMonitor, PlanSlot, SlotState
 from ..models import (
     Bucket,
     Check,
@@ -98,6 +99,46 @@ class MonitorStore(Protocol):
         """Every ACTIVE monitor, as what the prober needs: its id, URL and check. Monitors with the
         same check share one CheckSpec object (most share DEFAULT_CHECK), so 100,000 targets
         hold one spec per distinct check, not one each."""
+
+    async def targets_of(self, monitor_ids: Sequence[int]) -> list[Target]:
+        """The targets of those of `monitor_ids` still ACTIVE, by id (a shard's monitors)."""
+
+
+class ScheduleStore(Protocol):
+    """The fleet's schedule: intervals, regions, the monitors due in a planner slot, and the
+    planner's record of its slots (fleet/planner.py). Times in ms since the epoch here."""
+
+    async def set_schedule(
+        self, monitor_id: int, *, interval: int | None, regions: Sequence[str] | None
+    ) -> None:
+        """Set a monitor's interval (s) and regions, None for the defaults; it is due at once.
+        Raises MonitorNotFound, or ValueError for an interval outside 60 s to 24 h."""
+
+    async def due_monitors(self, slot_end_ms: int) -> list[DueMonitor]:
+        """The ACTIVE monitors due before `slot_end_ms` (new ones included), by id."""
+
+    async def planned_in(self, slot_ms: int) -> list[DueMonitor]:
+        """The ACTIVE monitors last planned in the slot starting at `slot_ms`, by id."""
+
+    async def advance_due(
+        self, slot_ms: int, slot_end_ms: int, ids_by_interval: dict[int, list[int]]
+    ) -> None:
+        """Mark the monitors (grouped by interval in ms) planned in the slot, and move each one's
+        next due time to its first at or after `slot_end_ms` (due.next_due)."""
+
+    async def add_plan_slot(self, slot: PlanSlot) -> bool:
+        """Record a planned slot; False when it was recorded already."""
+
+    async def open_plan_slots(self) -> list[PlanSlot]:
+        """The slots still PLANNED, oldest first."""
+
+    async def get_plan_slot(self, slot_ms: int) -> PlanSlot | None: ...
+
+    async def finish_plan_slot(self, slot_ms: int, state: SlotState, finished_at: int) -> None:
+        """Mark a PLANNED slot DONE or FAILED (a slot already finished stays as it is)."""
+
+    async def plan_slot_counts(self) -> dict[SlotState, int]:
+        """How many slots are in each state (every state present)."""
 
 
 class CheckStore(Protocol):
@@ -401,6 +442,7 @@ class Storage(
     StatsStore,
     MaintenanceStore,
     CycleStore,
+    ScheduleStore,
     HealthStore,
     ChannelStore,
     OutboxStore,
@@ -438,6 +480,7 @@ __all__ = [
     "MaintenanceStore",
     "MonitorStore",
     "OutboxStore",
+    "ScheduleStore",
     "StatsStore",
     "Storage",
     "StoreLifecycle",

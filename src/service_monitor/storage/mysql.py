@@ -197,6 +197,33 @@ MIGRATIONS: list[list[str]] = [
             KEY maintenance_windows_monitor (monitor_id)
         ) {_TABLE_OPTIONS}""",
     ],
+    # 7: the fleet (fleet/): each monitor's interval (NULL: CYCLE_INTERVAL), regions (NULL: all of
+    # REGIONS), next due time and the planner slot it was last planned in (ms); each check's region
+    # and the due time it was planned for (NULL for the whole-list cycle). The unique key makes a
+    # redelivered shard store nothing twice. plan_slots is the planner's record of each slot.
+    [
+        """ALTER TABLE monitors
+            ADD COLUMN interval_s INT NULL,
+            ADD COLUMN regions VARCHAR(400) NULL,
+            ADD COLUMN next_due_at BIGINT NULL,
+            ADD COLUMN planned_slot BIGINT NULL,
+            ADD KEY monitors_due (state, next_due_at),
+            ADD KEY monitors_planned (planned_slot)""",
+        """ALTER TABLE checks
+            ADD COLUMN region VARCHAR(32) NOT NULL DEFAULT 'local',
+            ADD COLUMN due_at BIGINT NULL,
+            ADD UNIQUE KEY checks_due (monitor_id, due_at, region)""",
+        f"""CREATE TABLE IF NOT EXISTS plan_slots (
+            slot_ms BIGINT NOT NULL PRIMARY KEY,
+            shards INT NOT NULL,
+            monitors INT NOT NULL,
+            planned_at BIGINT NOT NULL,
+            deadline_at BIGINT NOT NULL,
+            state VARCHAR(8) NOT NULL,
+            finished_at BIGINT NULL,
+            KEY plan_slots_state (state, slot_ms)
+        ) {_TABLE_OPTIONS}""",
+    ],
 ]
 
 _UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..check_spec import DEFAULT_CHECK, CheckSpec, ValidationError, monitor_key
+from ..due import split_regions
 from ..errors import DuplicateURL, MonitorNotFound
 from ..models import (
     MAX_DETAIL_LENGTH,
@@ -42,19 +43,22 @@ from .health import HealthSQL
 from .maintenance_windows import WindowSQL
 from .outbox import OutboxSQL
 from .rollups import MS_PER_S, to_ms
+from .schedule import ScheduleSQL
 from .statements import Row, Transaction
 
 log = logging.getLogger(__name__)
 
 # check_spec is NULL for the default check: most monitors have it, and their rows stay as small as
 # before checks had settings.
-_MONITOR_COLUMNS = "id, name, url, created_at, state, check_spec, owner"
+_MONITOR_COLUMNS = "id, name, url, created_at, state, check_spec, owner, interval_s, regions"
 # The first six in the order rollups.late_checks and windows.late_for_window read them.
 _CHECK_COLUMNS = (
     "monitor_id, checked_at, status, http_status, latency_ms, cause, degraded, detail,"
-    " tls_expires_at"
+    " tls_expires_at, region, due_at"
 )
-_INSERT_CHECK = f"INSERT INTO checks ({_CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_CHECK = f"INSERT INTO checks ({_CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# Where a check's row holds its region and due time (see _CHECK_COLUMNS).
+_REGION, _DUE_AT = 9, 10
 # A cut detail ends in this, so a reader knows there was more.
 _CUT = "\u2026"
 _STATUS_CODE = {Status.SUCCESS: 1, Status.FAIL: 0}
@@ -104,6 +108,8 @@ def _monitor(row: Row, specs: _Specs) -> Monitor:
         state=MonitorState(row[4]),
         check=specs(row[5]),
         owner=row[6],
+        interval=None if row[7] is None else int(row[7]),
+        regions=split_regions(row[8]),
     )
 
 
@@ -124,6 +130,8 @@ def _check(row: Row) -> Check:
         degraded=bool(row[6]),
         detail=row[7],
         tls_expires_at=row[8] / MS_PER_S if row[8] is not None else None,
+        region=row[9],
+        due_at_ms=None if row[10] is None else int(row[10]),
     )
 
 
@@ -152,7 +160,7 @@ def _cycle(row: Row) -> CycleRecord:
     )
 
 
-class SQLStorage(HealthSQL, ChannelSQL, WindowSQL, OutboxSQL, Storage, SQLBase):
+class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Storage, SQLBase):
     """Implements every role of Storage over a backend's primitives; its Statements (fetch and
     execute) are also what retention.py runs on. The alerting roles are mixins in modules of their
     own (health.py, channels.py, maintenance_windows.py, outbox.py)."""
@@ -264,6 +272,8 @@ class SQLStorage(HealthSQL, ChannelSQL, WindowSQL, OutboxSQL, Storage, SQLBase):
             state=current.state,
             check=current.check if check is None else check,
             owner=None if clear_owner else (current.owner if owner is None else owner),
+            interval=current.interval,
+            regions=current.regions,
         )
         # Compared as stored: two specs that store the same text are the same check.
         spec_text = _spec_text(wanted.check)
@@ -275,7 +285,7 @@ class SQLStorage(HealthSQL, ChannelSQL, WindowSQL, OutboxSQL, Storage, SQLBase):
         ):
             return current
         key = monitor_key(url_key(wanted.url), wanted.check)
-        if key != bytes(rows[0][7]):
+        if key != bytes(rows[0][9]):
             # A plain read, not a locking one: on MySQL, two updates locking the same absent key
             # would each hold its gap and deadlock. A key taken after this read still fails the
             # UPDATE below on the unique index, which update_monitor answers as a duplicate.
@@ -357,11 +367,26 @@ class SQLStorage(HealthSQL, ChannelSQL, WindowSQL, OutboxSQL, Storage, SQLBase):
             count += (await self.execute(sql, (active, pending, *chunk))).rowcount
         return count
 
+    async def targets_of(self, monitor_ids: Sequence[int]) -> list[Target]:
+        rows: list[Row] = []
+        for start in range(0, len(monitor_ids), 500):  # bounded IN lists
+            chunk = list(monitor_ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows += await self.fetch(
+                f"SELECT id, url, check_spec FROM monitors WHERE state = ? AND id IN ({marks})"
+                " ORDER BY id",
+                (int(MonitorState.ACTIVE), *chunk),
+            )
+        return self._targets(rows)
+
     async def targets(self) -> list[Target]:
         rows = await self.fetch(
             "SELECT id, url, check_spec FROM monitors WHERE state = ? ORDER BY id",
             (int(MonitorState.ACTIVE),),
         )
+        return self._targets(rows)
+
+    def _targets(self, rows: Sequence[Row]) -> list[Target]:
         # Only the specs of this read are kept for the next: memory follows the monitors of now,
         # not every spec the process has ever read.
         specs = _Specs(self._target_specs)
@@ -399,14 +424,59 @@ class SQLStorage(HealthSQL, ChannelSQL, WindowSQL, OutboxSQL, Storage, SQLBase):
                 1 if c.degraded else 0,
                 c.detail if c.detail is None else _storable_detail(c.detail),
                 None if c.tls_expires_at is None else to_ms(c.tls_expires_at),
+                c.region,
+                c.due_at_ms,
             )
             for c in checks
         ]
-        async with self._transaction() as tx:
-            await tx.executemany(_INSERT_CHECK, rows)
-            await self._count_late_checks(tx, rows)
-            # The health, incidents and notifications they move, committed with them (health.py).
-            await self._judge_checks(tx, rows)
+        planned = any(row[_DUE_AT] is not None for row in rows)
+        for attempt in (1, 2):
+            try:
+                async with self._transaction() as tx:
+                    if planned:
+                        # A shard delivered again (its worker was taken over) stores nothing twice.
+                        rows = await self._not_stored_yet(tx, rows)
+                        if not rows:
+                            return
+                    await tx.executemany(_INSERT_CHECK, rows)
+                    await self._count_late_checks(tx, rows)
+                    # The health, incidents and notifications they move, committed with them.
+                    await self._judge_checks(tx, rows)
+                return
+            except self.DUPLICATE_KEY_ERRORS:
+                # Another worker stored one of these keys between our read and our insert (the
+                # unique key refused it, and the transaction is rolled back): read again.
+                if attempt == 2 or not planned:
+                    raise
+
+    @staticmethod
+    async def _not_stored_yet(tx: Transaction, rows: Sequence[Row]) -> list[Row]:
+        """The rows whose (monitor, due time, region) key is not stored yet, nor repeated earlier
+        in `rows`; rows without a due time are all kept."""
+        keyed = [row for row in rows if row[_DUE_AT] is not None]
+        stored: set[tuple[int, int, str]] = set()
+        for start in range(0, len(keyed), 500):  # bounded IN lists
+            chunk = keyed[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            found = await tx.fetch(
+                f"SELECT monitor_id, due_at, region FROM checks WHERE monitor_id IN ({marks})"
+                " AND due_at >= ? AND due_at <= ?",
+                (
+                    *(row[0] for row in chunk),
+                    min(row[_DUE_AT] for row in chunk),
+                    max(row[_DUE_AT] for row in chunk),
+                ),
+            )
+            stored.update((int(m), int(d), str(r)) for m, d, r in found)
+        kept: list[Row] = []
+        for row in rows:
+            if row[_DUE_AT] is not None:
+                key = (int(row[0]), int(row[_DUE_AT]), str(row[_REGION]))
+                if key in stored:
+                    continue
+                stored.add(key)
+            kept.append(row)
+        return kept
 
     async def _count_late_checks(self, tx: Transaction, rows: Sequence[Row]) -> None:
         """Add checks made before what is already rolled up (rollups, stored windows) to it."""

@@ -181,6 +181,29 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX IF NOT EXISTS maintenance_windows_monitor ON maintenance_windows (monitor_id)",
     ],
+    # 7: the fleet (fleet/), as in mysql.py: intervals, regions, due times, each check's region and
+    # planned due time (unique: a redelivered shard stores nothing twice), and the planner's slots.
+    [
+        "ALTER TABLE monitors ADD COLUMN interval_s INTEGER",
+        "ALTER TABLE monitors ADD COLUMN regions TEXT",
+        "ALTER TABLE monitors ADD COLUMN next_due_at INTEGER",
+        "ALTER TABLE monitors ADD COLUMN planned_slot INTEGER",
+        "CREATE INDEX IF NOT EXISTS monitors_due ON monitors (state, next_due_at)",
+        "CREATE INDEX IF NOT EXISTS monitors_planned ON monitors (planned_slot)",
+        "ALTER TABLE checks ADD COLUMN region TEXT NOT NULL DEFAULT 'local'",
+        "ALTER TABLE checks ADD COLUMN due_at INTEGER",
+        "CREATE UNIQUE INDEX IF NOT EXISTS checks_due ON checks (monitor_id, due_at, region)",
+        """CREATE TABLE IF NOT EXISTS plan_slots (
+            slot_ms INTEGER PRIMARY KEY,
+            shards INTEGER NOT NULL,
+            monitors INTEGER NOT NULL,
+            planned_at INTEGER NOT NULL,
+            deadline_at INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            finished_at INTEGER
+        )""",
+        "CREATE INDEX IF NOT EXISTS plan_slots_state ON plan_slots (state, slot_ms)",
+    ],
 ]
 
 # The cycle lock is a file of its own beside the database, never the database file: SQLite keeps

@@ -1,0 +1,164 @@
+"""The fleet's part of the store: each monitor's interval and regions, the monitors due in a
+planner slot and their next due times, and the planner's record of its slots (fleet/planner.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..due import (
+    MAX_INTERVAL_S,
+    MIN_INTERVAL_S,
+    OFFSET_STEP_MS,
+    DueMonitor,
+    PlanSlot,
+    SlotState,
+    join_regions,
+    split_regions,
+)
+from ..errors import MonitorNotFound
+from ..models import MonitorState
+from .base import SQLBase, chunks, marks
+from .statements import Row
+
+_ACTIVE = int(MonitorState.ACTIVE)
+_DELETED = int(MonitorState.DELETED)
+_SLOT_COLUMNS = "slot_ms, shards, monitors, planned_at, deadline_at, state, finished_at"
+
+# due.next_due in SQL, for one interval `iv` (ms): the first due time at or after the bound `?`.
+# Every intermediate is positive (ids are UNSIGNED on MySQL), where MySQL's and SQLite's % agree
+# with Python's.
+_NEXT_DUE = f"? + ((id * {OFFSET_STEP_MS}) % {{iv}} + {{iv}} - ? % {{iv}}) % {{iv}}"
+
+
+def _due(row: Row) -> DueMonitor:
+    return DueMonitor(int(row[0]), None if row[1] is None else int(row[1]), split_regions(row[2]))
+
+
+def check_interval(interval: int | None) -> None:
+    if interval is not None and not MIN_INTERVAL_S <= interval <= MAX_INTERVAL_S:
+        raise ValueError(
+            f"interval {interval} s is outside {MIN_INTERVAL_S} to {MAX_INTERVAL_S} seconds"
+        )
+
+
+class ScheduleSQL(SQLBase):
+    async def set_schedule(
+        self,
+        monitor_id: int,
+        *,
+        interval: int | None,
+        regions: Sequence[str] | None,
+    ) -> None:
+        """Set a monitor's interval and regions (None: the defaults). It is due at once, so a
+        shorter interval takes effect now rather than after the old one."""
+        check_interval(interval)
+        done = await self.execute(
+            "UPDATE monitors SET interval_s = ?, regions = ?, next_due_at = NULL"
+            " WHERE id = ? AND state <> ?",
+            (
+                interval,
+                join_regions(None if regions is None else list(regions)),
+                monitor_id,
+                _DELETED,
+            ),
+        )
+        if done.rowcount == 0:
+            rows = await self.fetch(
+                "SELECT 1 FROM monitors WHERE id = ? AND state <> ?", (monitor_id, _DELETED)
+            )
+            if not rows:
+                raise MonitorNotFound(monitor_id)
+
+    async def due_monitors(self, slot_end_ms: int) -> list[DueMonitor]:
+        """The active monitors due before `slot_end_ms` (new ones have no due time: due now), by
+        id, so planning the same slot twice makes the same shards."""
+        rows = await self.fetch(
+            "SELECT id, interval_s, regions FROM monitors WHERE state = ?"
+            " AND (next_due_at IS NULL OR next_due_at < ?) ORDER BY id",
+            (_ACTIVE, slot_end_ms),
+        )
+        return [_due(row) for row in rows]
+
+    async def planned_in(self, slot_ms: int) -> list[DueMonitor]:
+        """The active monitors that the slot starting at `slot_ms` planned, by id."""
+        rows = await self.fetch(
+            "SELECT id, interval_s, regions FROM monitors WHERE planned_slot = ? AND state = ?"
+            " ORDER BY id",
+            (slot_ms, _ACTIVE),
+        )
+        return [_due(row) for row in rows]
+
+    async def advance_due(
+        self, slot_ms: int, slot_end_ms: int, ids_by_interval: dict[int, list[int]]
+    ) -> None:
+        """Record that these monitors (by interval, ms) were planned in the slot starting at
+        `slot_ms`: each is next due at its first due time at or after the slot's end (as
+        due.next_due computes it), in one statement per interval and 500 monitors."""
+        async with self._transaction() as tx:
+            for interval_ms, ids in ids_by_interval.items():
+                expression = _NEXT_DUE.format(iv=int(interval_ms))
+                for chunk in chunks(list(ids)):
+                    await tx.execute(
+                        f"UPDATE monitors SET next_due_at = {expression}, planned_slot = ?"
+                        f" WHERE id IN ({marks(len(chunk))})",
+                        (slot_end_ms, slot_end_ms, slot_ms, *chunk),
+                    )
+
+    # -- the planner's slots --
+    async def add_plan_slot(self, slot: PlanSlot) -> bool:
+        """Record a planned slot; False when it was recorded already (planned twice)."""
+        try:
+            await self.execute(
+                f"INSERT INTO plan_slots ({_SLOT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    slot.slot_ms,
+                    slot.shards,
+                    slot.monitors,
+                    slot.planned_at,
+                    slot.deadline_at,
+                    slot.state.value,
+                    slot.finished_at,
+                ),
+            )
+        except self.DUPLICATE_KEY_ERRORS:
+            return False
+        return True
+
+    async def open_plan_slots(self) -> list[PlanSlot]:
+        """The slots still waiting for their shards, oldest first."""
+        rows = await self.fetch(
+            f"SELECT {_SLOT_COLUMNS} FROM plan_slots WHERE state = ? ORDER BY slot_ms",
+            (SlotState.PLANNED.value,),
+        )
+        return [_slot(row) for row in rows]
+
+    async def get_plan_slot(self, slot_ms: int) -> PlanSlot | None:
+        rows = await self.fetch(
+            f"SELECT {_SLOT_COLUMNS} FROM plan_slots WHERE slot_ms = ?", (slot_ms,)
+        )
+        return _slot(rows[0]) if rows else None
+
+    async def finish_plan_slot(self, slot_ms: int, state: SlotState, finished_at: int) -> None:
+        await self.execute(
+            "UPDATE plan_slots SET state = ?, finished_at = ? WHERE slot_ms = ? AND state = ?",
+            (state.value, finished_at, slot_ms, SlotState.PLANNED.value),
+        )
+
+    async def plan_slot_counts(self) -> dict[SlotState, int]:
+        rows = await self.fetch("SELECT state, COUNT(*) FROM plan_slots GROUP BY state")
+        counts = {state: 0 for state in SlotState}
+        for state, count in rows:
+            counts[SlotState(state)] = int(count)
+        return counts
+
+
+def _slot(row: Row) -> PlanSlot:
+    return PlanSlot(
+        slot_ms=int(row[0]),
+        shards=int(row[1]),
+        monitors=int(row[2]),
+        planned_at=int(row[3]),
+        deadline_at=int(row[4]),
+        state=SlotState(row[5]),
+        finished_at=None if row[6] is None else int(row[6]),
+    )
