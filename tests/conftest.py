@@ -191,6 +191,7 @@ async def open_mysql_storage(settings: Settings) -> MySQLStorage:
         "monitor_channels",
         "notifications",
         "maintenance_windows",
+        "plan_slots",
     ):
         await storage.execute(f"TRUNCATE TABLE {table}")
     return storage

@@ -40,6 +40,12 @@ class CacheUnavailable(Unavailable):
     component = "cache"
 
 
+class QueueUnavailable(Unavailable):
+    """The queue of shards (Redis Streams) cannot be reached or did not answer in time."""
+
+    component = "shard queue"
+
+
 class TargetRefused(ServiceMonitorError):
     """The SSRF guard will not probe this target: not http(s), or an internal address."""
 

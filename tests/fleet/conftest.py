@@ -1,0 +1,28 @@
+"""The shard queue fixture: every queue contract test runs on Redis Streams and in process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from service_monitor.fleet.local import LocalShardQueue
+from service_monitor.fleet.queue import ShardQueue
+from service_monitor.fleet.redis_streams import RedisShardQueue
+from tests.conftest import FakeClock, production_settings, redis_cleanup
+
+
+@pytest.fixture(params=["local", "redis"])
+async def shard_queue(request: pytest.FixtureRequest) -> AsyncIterator[ShardQueue]:
+    if request.param == "redis":
+        request.getfixturevalue("require_redis")
+        settings = production_settings()
+        opened: ShardQueue = await RedisShardQueue.open(settings)
+        yield opened
+        await opened.close()
+        await redis_cleanup(settings.CACHE_KEY_PREFIX)
+    else:
+        yield LocalShardQueue()
+
+
+__all__ = ["FakeClock", "shard_queue"]
