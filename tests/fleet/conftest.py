@@ -9,6 +9,7 @@ import pytest
 from service_monitor.fleet.local import LocalShardQueue
 from service_monitor.fleet.queue import ShardQueue
 from service_monitor.fleet.redis_streams import RedisShardQueue
+from service_monitor.services import Services
 from tests.conftest import FakeClock, production_settings, redis_cleanup
 
 
@@ -25,4 +26,15 @@ async def shard_queue(request: pytest.FixtureRequest) -> AsyncIterator[ShardQueu
         yield LocalShardQueue()
 
 
-__all__ = ["FakeClock", "shard_queue"]
+__all__ = ["FakeClock", "services_queue", "shard_queue"]
+
+
+@pytest.fixture
+async def services_queue(services: Services) -> AsyncIterator[ShardQueue]:
+    """The shard queue each deployment uses: Redis Streams beside Redis, else in process."""
+    if services.settings.uses_redis:
+        opened: ShardQueue = await RedisShardQueue.open(services.settings)
+        yield opened
+        await opened.close()
+    else:
+        yield LocalShardQueue()
