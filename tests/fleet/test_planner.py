@@ -44,7 +44,9 @@ async def _work_slot(
     done = asyncio.Event()
 
     async def watch() -> None:
-        while await queue.outstanding(slot) not in (0, None):
+        for _ in range(600):  # 30 s at most, in steps of 50 ms
+            if await queue.outstanding(slot) in (0, None):
+                break
             await asyncio.sleep(0.05)
         done.set()
 
