@@ -13,10 +13,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "service_monitor"
 # (modules under this part, parts they must not import), parts named by their path in the package.
 FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     ("api", ("compute", "assembly", "cli", "remote")),
-    ("compute", ("api",)),
-    ("metrics", ("api", "compute", "assembly")),
-    ("storage", ("api", "compute", "cache", "metrics", "stats", "services", "assembly")),
-    ("cache", ("api", "compute", "storage", "metrics", "stats", "services", "assembly")),
+    ("compute", ("api", "fleet")),
+    # The fleet is the compute spread over processes: it uses the prober, never the API.
+    ("fleet", ("api", "assembly", "cli", "remote")),
+    ("metrics", ("api", "compute", "fleet", "assembly")),
+    ("storage", ("api", "compute", "fleet", "cache", "metrics", "stats", "services", "assembly")),
+    ("cache", ("api", "compute", "fleet", "storage", "metrics", "stats", "services", "assembly")),
     ("stats", ("api", "compute", "metrics", "services", "assembly")),
     ("services", ("api", "compute", "metrics", "assembly")),
     ("remote", ("api", "compute", "storage", "cache", "stats", "services", "assembly")),
@@ -29,6 +31,8 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
         ("api", "compute", "storage", "cache", "metrics", "stats", "services", "models"),
     ),
     ("config", ("api", "compute", "storage", "cache", "metrics", "stats", "services")),
+    # When monitors are due, and the planner's slots: vocabulary the store and the fleet share.
+    ("due", ("api", "compute", "fleet", "storage", "cache", "metrics", "stats", "services")),
     # Alerting is a library the API and the dispatcher's processes call: it never reaches back.
     ("alerting", ("api", "compute", "assembly", "cli", "remote")),
     # The SSRF hooks of outgoing requests, shared by the prober and the alerting's senders.

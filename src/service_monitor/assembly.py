@@ -10,6 +10,7 @@ process never loads FastAPI.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -20,9 +21,10 @@ from .compute.schedule import start_scheduler
 from .compute.worker import Compute
 from .config import Settings
 from .errors import Unavailable
+from .fleet.queue import ShardQueue
 from .guard import policy_for
 from .services import Services, open_services
-from .startup import StartupFailed, open_store_with_retry
+from .startup import StartupFailed, cache_address, open_store_with_retry, open_with_retry
 from .storage import Storage
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ __all__ = [
     "build_app",
     "build_compute",
     "open_services",
+    "open_shard_queue",
     "open_store",
     "run_dispatcher",
     "wait_for_backends",
@@ -132,6 +135,30 @@ async def open_store(settings: Settings) -> AsyncIterator[Storage]:
         yield storage
     finally:
         await storage.close()
+
+
+@asynccontextmanager
+async def open_shard_queue(settings: Settings) -> AsyncIterator[ShardQueue]:
+    """The fleet's queue of shards: Redis Streams beside Redis (waited for like the cache), else
+    in process, which only a planner with its own worker can use (`plan --work`, `serve`)."""
+    queue: ShardQueue
+    if settings.uses_redis:
+        from .fleet.redis_streams import RedisShardQueue
+
+        queue = await open_with_retry(
+            "shard queue",
+            cache_address(settings),
+            lambda: RedisShardQueue.open(settings),
+            deadline=time.monotonic() + settings.STARTUP_TIMEOUT,
+        )
+    else:
+        from .fleet.local import LocalShardQueue
+
+        queue = LocalShardQueue()
+    try:
+        yield queue
+    finally:
+        await queue.close()
 
 
 async def wait_for_backends(settings: Settings) -> None:

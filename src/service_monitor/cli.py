@@ -1,4 +1,4 @@
-"""The `service-monitor` command: serve (API and compute in one process), api, compute, dispatch, import, cleanup, and the API's clients stats and urls."""
+"""The `service-monitor` command: serve (API and compute in one process), api, compute, dispatch, worker, plan, import, cleanup, and the API's clients stats and urls."""
 
 from __future__ import annotations
 
@@ -135,6 +135,85 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 1
 
 
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """A probing worker of the fleet: takes its REGION's shards until SIGTERM or SIGINT, then lets
+    the shards in hand finish (those it cannot finish are taken over by another worker)."""
+    from .assembly import open_services, open_shard_queue
+    from .fleet.running import regions_line, work_until
+
+    settings = _settings()
+    if not settings.uses_redis:
+        print(
+            "service-monitor worker: needs Redis (CACHE_ADDRESS) to share the planner's shards;"
+            " on the embedded default, `serve` or `plan --work` probe in their own process",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        async with open_services(settings) as services, open_shard_queue(settings) as queue:
+            log.info("worker started: %s", regions_line(settings))
+            worker = await work_until(services, queue, stop)
+        counts = worker.counts
+        log.info(
+            "worker stopped: %d shards, %d checks, %d taken over, %d dead-lettered",
+            counts.shards,
+            counts.checks,
+            counts.taken_over,
+            counts.dead_lettered,
+        )
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except (Unavailable, StartupFailed) as exc:
+        log.error("cannot run: %s", exc)
+        return 1
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """The planner: a tick every minute (or one, --once), one at a time across processes."""
+    from .assembly import open_services, open_shard_queue
+    from .fleet.running import plan_forever, plan_once
+
+    settings = _settings()
+    if args.work and not args.once:
+        print("service-monitor plan: --work goes with --once", file=sys.stderr)
+        return 2
+    if not settings.uses_redis and not (args.once and args.work):
+        print(
+            "service-monitor plan: without Redis (CACHE_ADDRESS) no worker can read the shards;"
+            " use `plan --once --work` (this process probes them) or `serve`",
+            file=sys.stderr,
+        )
+        return 2
+    emf = print if args.emf else None
+
+    async def run() -> int:
+        async with open_services(settings) as services, open_shard_queue(settings) as queue:
+            if args.once:
+                await plan_once(services, queue, work=args.work, emf=emf)
+                return 0
+            stop = asyncio.Event()
+            _stop_on_signals(stop)
+            await plan_forever(services, queue, stop, emf=emf)
+            return 0
+
+    try:
+        return asyncio.run(run())
+    except (Unavailable, StartupFailed) as exc:
+        log.error("cannot run: %s", exc)
+        return 1
+
+
 def _import(args: argparse.Namespace) -> int:
     from .assembly import open_store
     from .compute.importer import import_monitors_csv
@@ -234,6 +313,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dispatch.add_argument("--metrics-host", default="127.0.0.1")
     dispatch.set_defaults(run=_dispatch)
+
+    worker = commands.add_parser(
+        "worker", help="a probing worker of the fleet: probes its REGION's shards (needs Redis)"
+    )
+    worker.set_defaults(run=_worker)
+
+    plan = commands.add_parser(
+        "plan",
+        help="the fleet's planner: every minute, publish the due monitors as shards and maintain"
+        " the finished slots",
+    )
+    plan.add_argument("--once", action="store_true", help="one tick, then exit (EventBridge)")
+    plan.add_argument(
+        "--work",
+        action="store_true",
+        help="with --once: also probe the slot's shards here until done, then maintain it",
+    )
+    plan.add_argument(
+        "--emf",
+        action="store_true",
+        help="print the queue's depth as CloudWatch Embedded Metric Format lines (autoscaling)",
+    )
+    plan.set_defaults(run=_plan)
 
     importer = commands.add_parser("import", help="upsert a name,url CSV into the store")
     importer.add_argument("path", type=Path)

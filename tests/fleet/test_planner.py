@@ -6,14 +6,16 @@ maintained once, done or failed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
 from service_monitor.due import SLOT_MS, SlotState, slot_of
+from service_monitor.errors import QueueUnavailable
 from service_monitor.fleet.local import LocalShardQueue
 from service_monitor.fleet.planner import Planner
 from service_monitor.fleet.queue import ShardQueue
+from service_monitor.fleet.shards import Shard
 from service_monitor.fleet.worker import FleetWorker
 from service_monitor.models import CycleOutcome
 from service_monitor.services import Services
@@ -175,3 +177,32 @@ async def test_a_shard_delivered_too_often_goes_to_the_dead_letters(
 
 def test_a_slot_is_the_minute_a_time_falls_in() -> None:
     assert slot_of(1_800_000_059_999) == 1_800_000_000_000 - 1_800_000_000_000 % SLOT_MS + 0
+
+
+class _DiesPublishing(LocalShardQueue):
+    """A queue whose first publication never happens: the planner died after recording its plan."""
+
+    async def publish(self, shards: Sequence[Shard]) -> int:
+        raise QueueUnavailable("the planner was killed before it published")
+
+
+async def test_the_next_planner_carries_on_a_plan_its_predecessor_did_not_publish(
+    services: Services, base_url: str, clock: FakeClock
+) -> None:
+    ids = await _monitors(services, base_url, 25)
+    with pytest.raises(QueueUnavailable):
+        await _planner(services, _DiesPublishing()).tick()
+    queue = LocalShardQueue()
+    clock.advance(SLOT_MS / 1000)  # the next planner, a minute later
+    carried = await _planner(services, queue).tick()
+    assert carried is not None
+    [slot] = carried.replanned
+    await _work_slot(services, queue, slot)
+    await _work_slot(services, queue, carried.slot_ms)  # those due in the new minute
+    due_in = {m.id for m in await services.storage.planned_in(carried.slot_ms)}
+    assert len(due_in) == carried.monitors
+    for monitor_id in ids:
+        checks = await services.storage.recent_checks(monitor_id, 10)
+        # Once for the slot carried on, and once more only when due again in the new one.
+        assert len(checks) == (2 if monitor_id in due_in else 1), monitor_id
+        assert len({c.due_at_ms for c in checks}) == len(checks)

@@ -32,6 +32,10 @@ async def _active(storage: Storage, count: int) -> list[int]:
     return ids
 
 
+def _slot() -> PlanSlot:
+    return PlanSlot(SLOT, 1, 1, SLOT, END + 120_000, SlotState.PLANNED)
+
+
 def _check(monitor_id: int, due: int | None, region: str = "local", ok: bool = True) -> Check:
     return Check(
         monitor_id=monitor_id,
@@ -61,7 +65,7 @@ async def test_a_pending_or_deleted_monitor_is_never_due(storage: Storage) -> No
 
 async def test_a_planned_monitor_is_next_due_on_its_own_phase(storage: Storage) -> None:
     ids = await _active(storage, 3)
-    await storage.advance_due(SLOT, END, {TEN_MINUTES_MS: ids})
+    await storage.record_plan(_slot(), {TEN_MINUTES_MS: ids})
     assert await storage.planned_in(SLOT) == [DueMonitor(i, None, None) for i in ids]
     for monitor_id in ids:
         due = next_due(monitor_id, TEN_MINUTES_MS, END)
@@ -75,7 +79,7 @@ async def test_a_planned_monitor_is_next_due_on_its_own_phase(storage: Storage) 
 
 async def test_a_schedule_is_kept_and_makes_the_monitor_due_at_once(storage: Storage) -> None:
     [first] = await _active(storage, 1)
-    await storage.advance_due(SLOT, END, {TEN_MINUTES_MS: [first]})
+    await storage.record_plan(_slot(), {TEN_MINUTES_MS: [first]})
     await storage.set_schedule(first, interval=60, regions=["eu", "us"])
     monitor = await storage.get_monitor(first)
     assert (monitor.interval, monitor.regions) == (60, ("eu", "us"))
@@ -142,8 +146,13 @@ async def test_a_batch_mixing_new_and_stored_checks_stores_the_new_ones(
 
 async def test_a_slot_is_recorded_once_and_finished_once(storage: Storage) -> None:
     planned = PlanSlot(SLOT, 4, 1000, SLOT + 1, END + 120_000, SlotState.PLANNED)
-    assert await storage.add_plan_slot(planned)
-    assert not await storage.add_plan_slot(planned)  # a second planner of the same slot
+    [first] = await _active(storage, 1)
+    assert await storage.record_plan(planned, {TEN_MINUTES_MS: [first]})
+    due = next_due(first, TEN_MINUTES_MS, END)
+    # A second planner of the same slot changes nothing, not even a due time.
+    assert not await storage.record_plan(planned, {60_000: [first]})
+    assert [m.id for m in await storage.due_monitors(due)] == []
+    assert [m.id for m in await storage.due_monitors(due + 1)] == [first]
     assert await storage.open_plan_slots() == [planned]
     await storage.finish_plan_slot(SLOT, SlotState.DONE, END)
     await storage.finish_plan_slot(SLOT, SlotState.FAILED, END + 1)  # already finished: kept

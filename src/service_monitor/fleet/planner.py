@@ -43,9 +43,10 @@ class Planner:
 
     A slot is one minute, [slot, slot + 60 s). Each tick plans the slot `now` falls in: the monitors
     due before its end (new ones at once), each with the due time it is probed for (due.py), in
-    shards of SHARD_SIZE per region. Publication goes first and the due times move after, so a
-    planner killed in between leaves the monitors due: the next tick plans them again with the
-    same due times, and the checks' key (monitor, due time, region) stores each once.
+    shards of SHARD_SIZE per region. The plan (the slot, and each monitor's next due time) is
+    recorded in one transaction before the shards are published; a slot recorded but unknown to
+    the queue (the planner died in between, or Redis lost it) is published again by the next
+    tick, with the same shards, and the checks' key (monitor, due time, region) stores each once.
 
     A slot is finished when the queue says none of its shards is outstanding (DONE), or when its
     deadline (its end plus twice SHARD_DEADLINE) passes (FAILED); either way it is maintained
@@ -85,10 +86,12 @@ class Planner:
             activated = await take_in_new_urls(self.storage, self.intake)
             now_ms = self._now_ms()
             slot = slot_of(now_ms)
+            # Earlier slots first: a slot the queue lost is published again from the monitors
+            # it planned (planned_slot), before this slot's plan moves them on.
+            finished, replanned = await self._finish_slots(now_ms)
             monitors, published = 0, 0
             if plan and await self.storage.get_plan_slot(slot) is None:
                 monitors, published = await self._plan(slot, now_ms)
-            finished, replanned = await self._finish_slots(now_ms)
             planned = Planned(
                 slot_ms=slot,
                 monitors=monitors,
@@ -137,12 +140,15 @@ class Planner:
     async def _plan(self, slot: int, now_ms: int) -> tuple[int, int]:
         due = await self.storage.due_monitors(slot + SLOT_MS)
         shards, by_interval = self._shards(due, slot)
-        published = await self.queue.publish(shards)
-        await self.storage.advance_due(slot, slot + SLOT_MS, by_interval)
-        await self.storage.add_plan_slot(
-            PlanSlot(slot, len(shards), len(due), now_ms, self._deadline(slot), SlotState.PLANNED)
+        record = PlanSlot(
+            slot, len(shards), len(due), now_ms, self._deadline(slot), SlotState.PLANNED
         )
-        return len(due), published
+        # The plan is recorded first: a planner that dies before publishing leaves a planned slot
+        # the queue knows nothing of, which the next tick publishes with the same shards and due
+        # times (_finish_slots), so no monitor is probed twice for one due time, nor skipped.
+        if not await self.storage.record_plan(record, by_interval):
+            return 0, 0
+        return len(due), await self.queue.publish(shards)
 
     async def _finish_slots(self, now_ms: int) -> tuple[list[tuple[int, SlotState]], list[int]]:
         finished: list[tuple[int, SlotState]] = []

@@ -120,14 +120,10 @@ class ScheduleStore(Protocol):
     async def planned_in(self, slot_ms: int) -> list[DueMonitor]:
         """The ACTIVE monitors last planned in the slot starting at `slot_ms`, by id."""
 
-    async def advance_due(
-        self, slot_ms: int, slot_end_ms: int, ids_by_interval: dict[int, list[int]]
-    ) -> None:
-        """Mark the monitors (grouped by interval in ms) planned in the slot, and move each one's
-        next due time to its first at or after `slot_end_ms` (due.next_due)."""
-
-    async def add_plan_slot(self, slot: PlanSlot) -> bool:
-        """Record a planned slot; False when it was recorded already."""
+    async def record_plan(self, slot: PlanSlot, ids_by_interval: dict[int, list[int]]) -> bool:
+        """Record a planned slot and, in the same transaction, its monitors (grouped by interval
+        in ms) as planned in it, each next due at its first due time at or after the slot's end
+        (due.next_due). False, changing nothing, when the slot was recorded already."""
 
     async def open_plan_slots(self) -> list[PlanSlot]:
         """The slots still PLANNED, oldest first."""

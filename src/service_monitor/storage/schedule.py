@@ -9,6 +9,7 @@ from ..due import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
     OFFSET_STEP_MS,
+    SLOT_MS,
     DueMonitor,
     PlanSlot,
     SlotState,
@@ -88,38 +89,34 @@ class ScheduleSQL(SQLBase):
         )
         return [_due(row) for row in rows]
 
-    async def advance_due(
-        self, slot_ms: int, slot_end_ms: int, ids_by_interval: dict[int, list[int]]
-    ) -> None:
-        """Record that these monitors (by interval, ms) were planned in the slot starting at
-        `slot_ms`: each is next due at its first due time at or after the slot's end (as
-        due.next_due computes it), in one statement per interval and 500 monitors."""
-        async with self._transaction() as tx:
-            for interval_ms, ids in ids_by_interval.items():
-                expression = _NEXT_DUE.format(iv=int(interval_ms))
-                for chunk in chunks(list(ids)):
-                    await tx.execute(
-                        f"UPDATE monitors SET next_due_at = {expression}, planned_slot = ?"
-                        f" WHERE id IN ({marks(len(chunk))})",
-                        (slot_end_ms, slot_end_ms, slot_ms, *chunk),
-                    )
-
-    # -- the planner's slots --
-    async def add_plan_slot(self, slot: PlanSlot) -> bool:
-        """Record a planned slot; False when it was recorded already (planned twice)."""
+    async def record_plan(self, slot: PlanSlot, ids_by_interval: dict[int, list[int]]) -> bool:
+        """Record a planned slot and, in the same transaction, mark its monitors (by interval, ms)
+        planned in it: each is next due at its first due time at or after the slot's end (as
+        due.next_due computes it), one statement per interval and 500 monitors. False, with
+        nothing changed, when the slot was recorded already (planned twice)."""
+        end = slot.slot_ms + SLOT_MS
         try:
-            await self.execute(
-                f"INSERT INTO plan_slots ({_SLOT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    slot.slot_ms,
-                    slot.shards,
-                    slot.monitors,
-                    slot.planned_at,
-                    slot.deadline_at,
-                    slot.state.value,
-                    slot.finished_at,
-                ),
-            )
+            async with self._transaction() as tx:
+                await tx.execute(
+                    f"INSERT INTO plan_slots ({_SLOT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        slot.slot_ms,
+                        slot.shards,
+                        slot.monitors,
+                        slot.planned_at,
+                        slot.deadline_at,
+                        slot.state.value,
+                        slot.finished_at,
+                    ),
+                )
+                for interval_ms, ids in ids_by_interval.items():
+                    expression = _NEXT_DUE.format(iv=int(interval_ms))
+                    for chunk in chunks(list(ids)):
+                        await tx.execute(
+                            f"UPDATE monitors SET next_due_at = {expression}, planned_slot = ?"
+                            f" WHERE id IN ({marks(len(chunk))})",
+                            (end, end, slot.slot_ms, *chunk),
+                        )
         except self.DUPLICATE_KEY_ERRORS:
             return False
         return True
