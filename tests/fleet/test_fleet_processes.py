@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -122,20 +122,7 @@ async def _plan_past_slot(storage: Storage, queue: RedisShardQueue, env: dict[st
     settings = load_settings(**_settings_of(env))
     clock = FakeClock(time.time() - SLOT_MS / 1000)
 
-    class NoIntake:
-        async def claim(self, limit: int) -> list[int]:
-            return []
-
-        async def ack(self, ids: object) -> None:
-            return None
-
-        async def push(self, monitor_id: int) -> None:
-            return None
-
-        async def depth(self) -> int:
-            return 0
-
-    planner = Planner(storage, queue, NoIntake(), settings, clock=clock)  # type: ignore[arg-type]
+    planner = Planner(storage, queue, _NoIntake(), settings, clock=clock)
     planned = await planner.tick()
     assert planned is not None
     assert planned.monitors == MONITORS
@@ -280,7 +267,7 @@ async def test_a_slot_survives_a_redis_restart_mid_slot(fleet_env: dict[str, str
                     redis.start()
                     assert await queue.outstanding(slot) is None
                     # The next planner tick finds the slot unknown to the queue: published again.
-                    planner = Planner(storage, queue, _NoIntake(), settings)  # type: ignore[arg-type]
+                    planner = Planner(storage, queue, _NoIntake(), settings)
                     ticked = await planner.tick(plan=False)
                     assert ticked is not None
                     assert ticked.replanned == (slot,)
@@ -295,8 +282,16 @@ async def test_a_slot_survives_a_redis_restart_mid_slot(fleet_env: dict[str, str
 
 
 class _NoIntake:
+    """The planner's URL queue, empty: these tests add their monitors to the store directly."""
+
+    async def push(self, monitor_id: int) -> None:
+        return None
+
     async def claim(self, limit: int) -> list[int]:
         return []
 
-    async def ack(self, ids: object) -> None:
+    async def ack(self, monitor_ids: Sequence[int]) -> None:
         return None
+
+    async def depth(self) -> int:
+        return 0
