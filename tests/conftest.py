@@ -192,6 +192,7 @@ async def open_mysql_storage(settings: Settings) -> MySQLStorage:
         "notifications",
         "maintenance_windows",
         "plan_slots",
+        "region_health",
     ):
         await storage.execute(f"TRUNCATE TABLE {table}")
     return storage

@@ -79,6 +79,17 @@ def advance(
     return Streak(streak.health, failures, 0), None
 
 
+def quorum_down(down: int, regions: int) -> bool:
+    """A monitor probed from `regions` regions is down when more than half of them are: one
+    region's own network trouble is then not an incident."""
+    return 2 * down > regions
+
+
+# A multi-region monitor's own streak follows the regions' vote, each region having applied the
+# monitor's thresholds already: one vote moves it.
+VOTE_THRESHOLDS = Thresholds(failure=1, success=1)
+
+
 @dataclass(frozen=True, slots=True)
 class MonitorHealth:
     """What the API shows of a monitor's health: its streak, since when, and its open incident."""

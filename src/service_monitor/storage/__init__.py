@@ -234,6 +234,7 @@ class HealthStore(Protocol):
     separates a transition from its notifications."""
 
     default_thresholds: Thresholds  # the Settings' defaults, for monitors that set none
+    default_regions: tuple[str, ...]  # the Settings' REGIONS, for monitors that name none
 
     async def monitor_health(self, monitor_ids: Sequence[int]) -> dict[int, MonitorHealth]:
         """Each monitor's health; a monitor never checked is `unknown` with zero streaks."""
@@ -465,6 +466,7 @@ async def open_storage(settings: Settings) -> Storage:
 
         store = await SQLiteStorage.open(settings.SQLITE_PATH)
     store.default_thresholds = Thresholds(settings.FAILURE_THRESHOLD, settings.SUCCESS_THRESHOLD)
+    store.default_regions = tuple(settings.REGIONS)
     return store
 
 

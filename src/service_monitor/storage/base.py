@@ -8,6 +8,7 @@ import abc
 import contextlib
 
 from ..alerts import Thresholds
+from ..models import DEFAULT_REGION
 from .statements import Statements, Transaction
 
 
@@ -30,8 +31,14 @@ class SQLBase(Statements, abc.ABC):
     # UPDATE SKIP LOCKED); empty for SQLite, whose write transaction holds the whole database.
     FOR_UPDATE_SKIP_LOCKED: str
 
+    # Insert or overwrite one region's streak of a monitor. Params (monitor_id, region, health,
+    # failures, successes, checked_at).
+    UPSERT_REGION_HEALTH: str
+
     # The Settings' thresholds (open_storage sets them), for monitors that set none.
     default_thresholds: Thresholds = Thresholds()
+    # The Settings' REGIONS (open_storage sets them), for monitors that name none.
+    default_regions: tuple[str, ...] = (DEFAULT_REGION,)
 
     @abc.abstractmethod
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:

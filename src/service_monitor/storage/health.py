@@ -10,6 +10,7 @@ from typing import Any
 
 from ..alerts import (
     NETWORK_CAUSES,
+    VOTE_THRESHOLDS,
     Delivery,
     Health,
     Incident,
@@ -19,8 +20,10 @@ from ..alerts import (
     Thresholds,
     Transition,
     advance,
+    quorum_down,
 )
 from ..check_spec import DEFAULT_CHECK, monitor_key
+from ..due import split_regions
 from ..errors import IncidentNotFound, MonitorNotFound
 from ..models import Cause, MonitorState, Status, url_key
 from .base import SQLBase, chunks, marks
@@ -142,6 +145,79 @@ def _check_threshold(name: str, value: int | None) -> None:
         Thresholds(**{name: value})  # raises ValueError naming the bound
 
 
+@dataclass(slots=True)
+class _RegionStreak:
+    streak: Streak
+    checked_at: int | None  # ms: the newest check that moved it
+
+
+class _RegionVotes:
+    """The regions' streaks of the batch's multi-region monitors: each region judges its own
+    checks with the monitor's thresholds, and the monitor is voted down while more than half of its
+    regions are down (alerts.quorum_down), up otherwise."""
+
+    def __init__(self, states: dict[tuple[int, str], _RegionStreak]) -> None:
+        self._states = states
+        self.changed: set[tuple[int, str]] = set()
+
+    @classmethod
+    async def read(
+        cls, tx: Transaction, voting: dict[int, tuple[str, ...]], for_update: str
+    ) -> _RegionVotes:
+        states: dict[tuple[int, str], _RegionStreak] = {}
+        for ids in chunks(sorted(voting)):
+            for monitor_id, region, health, failures, successes, checked_at in await tx.fetch(
+                "SELECT monitor_id, region, health, failures, successes, checked_at"
+                f" FROM region_health WHERE monitor_id IN ({marks(len(ids))})" + for_update,
+                ids,
+            ):
+                states[(int(monitor_id), str(region))] = _RegionStreak(
+                    Streak(Health(health), int(failures), int(successes)), int(checked_at)
+                )
+        return cls(states)
+
+    def judge(
+        self, monitor_id: int, regions: tuple[str, ...], check: Row, thresholds: Thresholds
+    ) -> bool | None:
+        """The monitor's vote after this check (True: down), or None when it moves nothing (a
+        replay, or a region the monitor is not probed from)."""
+        region = str(check[9])
+        if region not in regions:
+            return None
+        at_ms = int(check[1])
+        key = (monitor_id, region)
+        state = self._states.get(key) or _RegionStreak(_UNKNOWN, None)
+        if state.checked_at is not None and at_ms <= state.checked_at:
+            return None
+        streak, _ = advance(state.streak, _SUCCESS if int(check[2]) == 1 else _FAIL, thresholds)
+        self._states[key] = _RegionStreak(streak, at_ms)
+        self.changed.add(key)
+        down = sum(
+            1
+            for name in regions
+            if (found := self._states.get((monitor_id, name))) is not None
+            and found.streak.health is Health.DOWN
+        )
+        return quorum_down(down, len(regions))
+
+    def params(self) -> list[tuple[Any, ...]]:
+        rows = []
+        for monitor_id, region in sorted(self.changed):
+            state = self._states[(monitor_id, region)]
+            streak = state.streak
+            rows.append(
+                (
+                    monitor_id,
+                    region,
+                    streak.health.value,
+                    streak.failures,
+                    streak.successes,
+                    state.checked_at,
+                )
+            )
+        return rows
+
+
 class HealthSQL(SQLBase):
     """HealthStore over the backend's statements, and the evaluation add_checks runs."""
 
@@ -171,13 +247,18 @@ class HealthSQL(SQLBase):
         for row in rows:
             by_monitor.setdefault(row[0], []).append(row)
         thresholds: dict[int, Thresholds] = {}
+        # Monitors probed from more than one region: their regions (see _RegionVotes).
+        voting: dict[int, tuple[str, ...]] = {}
         for ids in chunks(sorted(by_monitor)):
-            for monitor_id, failure, success in await tx.fetch(
-                "SELECT id, failure_threshold, success_threshold FROM monitors"
+            for monitor_id, failure, success, regions in await tx.fetch(
+                "SELECT id, failure_threshold, success_threshold, regions FROM monitors"
                 f" WHERE id IN ({marks(len(ids))}) AND state <> ?",
                 (*ids, _DELETED),
             ):
                 thresholds[int(monitor_id)] = self._thresholds(failure, success)
+                effective = split_regions(regions) or self.default_regions
+                if len(effective) > 1:
+                    voting[int(monitor_id)] = effective
         stored: dict[int, Row] = {}
         for ids in chunks(sorted(thresholds)):
             for row in await tx.fetch(
@@ -186,6 +267,7 @@ class HealthSQL(SQLBase):
                 ids,
             ):
                 stored[int(row[0])] = row
+        votes = await _RegionVotes.read(tx, voting, self.FOR_UPDATE) if voting else None
         changed: list[_Health] = []
         queued: list[_Queued] = []
         for monitor_id, monitor_thresholds in thresholds.items():
@@ -193,7 +275,8 @@ class HealthSQL(SQLBase):
             if len(checks) > 1:
                 checks = sorted(checks, key=lambda row: int(row[1]))
             kept = stored.get(monitor_id)
-            if kept is not None:
+            regions = voting.get(monitor_id)
+            if kept is not None and regions is None:
                 checks = _past_steady(kept, checks, monitor_thresholds)
                 if not checks:
                     continue  # the common case: a monitor up that keeps working
@@ -201,11 +284,19 @@ class HealthSQL(SQLBase):
             moved_row = False
             for check in checks:
                 at_ms = int(check[1])
-                if health.checked_at is not None and at_ms <= health.checked_at:
-                    continue  # replayed, or older than what moved the streak last
-                failed = int(check[2]) != 1
+                if regions is not None and votes is not None:
+                    # The region's own streak moves with the monitor's thresholds; the monitor's
+                    # follows the regions' vote (a replayed check moves neither).
+                    vote = votes.judge(monitor_id, regions, check, monitor_thresholds)
+                    if vote is None:
+                        continue
+                    failed, check_thresholds = vote, VOTE_THRESHOLDS
+                else:
+                    if health.checked_at is not None and at_ms <= health.checked_at:
+                        continue  # replayed, or older than what moved the streak last
+                    failed, check_thresholds = int(check[2]) != 1, monitor_thresholds
                 streak, moved = advance(
-                    health.streak, _FAIL if failed else _SUCCESS, monitor_thresholds
+                    health.streak, _FAIL if failed else _SUCCESS, check_thresholds
                 )
                 if streak == health.streak:
                     continue  # a success of a monitor up, a failure of one down: nothing moves
@@ -215,13 +306,16 @@ class HealthSQL(SQLBase):
                     health.first_cause, health.first_detail = check[5], check[7]
                 if streak.health is not health.streak.health:
                     health.since = at_ms
-                health.streak, health.checked_at, moved_row = streak, at_ms, True
+                health.streak, moved_row = streak, True
+                health.checked_at = max(at_ms, health.checked_at or at_ms)
                 if moved is not None:
                     await self._transition(tx, health, moved, at_ms, queued)
             if moved_row:
                 changed.append(health)
         if changed:
             await tx.executemany(self.UPSERT_HEALTH, [h.params() for h in changed])
+        if votes is not None and votes.changed:
+            await tx.executemany(self.UPSERT_REGION_HEALTH, votes.params())
         if queued:
             await self._queue_for_channels(tx, queued)
 

@@ -223,6 +223,17 @@ MIGRATIONS: list[list[str]] = [
             finished_at BIGINT NULL,
             KEY plan_slots_state (state, slot_ms)
         ) {_TABLE_OPTIONS}""",
+        # Each region's streak of a monitor probed from several: it is down when more than half
+        # of its regions are (storage/health.py).
+        f"""CREATE TABLE IF NOT EXISTS region_health (
+            monitor_id INT UNSIGNED NOT NULL,
+            region VARCHAR(32) NOT NULL,
+            health VARCHAR(8) NOT NULL,
+            failures INT NOT NULL,
+            successes INT NOT NULL,
+            checked_at BIGINT NOT NULL,
+            PRIMARY KEY (monitor_id, region)
+        ) {_TABLE_OPTIONS}""",
     ],
 ]
 
@@ -292,6 +303,12 @@ class MySQLStorage(SQLStorage):
         " incident_id = VALUES(incident_id), first_failure_at = VALUES(first_failure_at),"
         " first_cause = VALUES(first_cause), first_detail = VALUES(first_detail),"
         " checked_at = VALUES(checked_at)"
+    )
+    UPSERT_REGION_HEALTH = (
+        "INSERT INTO region_health (monitor_id, region, health, failures, successes, checked_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+        " ON DUPLICATE KEY UPDATE health = VALUES(health), failures = VALUES(failures),"
+        " successes = VALUES(successes), checked_at = VALUES(checked_at)"
     )
     # MariaDB 10.6+ and MySQL 8.0+: a second dispatcher skips the rows the first is claiming
     # instead of waiting for its transaction.

@@ -203,6 +203,15 @@ MIGRATIONS: list[list[str]] = [
             finished_at INTEGER
         )""",
         "CREATE INDEX IF NOT EXISTS plan_slots_state ON plan_slots (state, slot_ms)",
+        """CREATE TABLE IF NOT EXISTS region_health (
+            monitor_id INTEGER NOT NULL,
+            region TEXT NOT NULL,
+            health TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            successes INTEGER NOT NULL,
+            checked_at INTEGER NOT NULL,
+            PRIMARY KEY (monitor_id, region)
+        ) WITHOUT ROWID""",
     ],
 ]
 
@@ -252,6 +261,12 @@ class SQLiteStorage(SQLStorage):
         " incident_id = excluded.incident_id, first_failure_at = excluded.first_failure_at,"
         " first_cause = excluded.first_cause, first_detail = excluded.first_detail,"
         " checked_at = excluded.checked_at"
+    )
+    UPSERT_REGION_HEALTH = (
+        "INSERT INTO region_health (monitor_id, region, health, failures, successes, checked_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (monitor_id, region) DO UPDATE SET"
+        " health = excluded.health, failures = excluded.failures,"
+        " successes = excluded.successes, checked_at = excluded.checked_at"
     )
     FOR_UPDATE_SKIP_LOCKED = ""  # BEGIN IMMEDIATE: one claimer at a time
 
