@@ -37,3 +37,8 @@ output "api_task_definition_arn" {
   description = "Task definition (with its revision) the API service was given by this apply."
   value       = aws_ecs_task_definition.api.arn
 }
+
+output "worker_service_name" {
+  description = "Fleet mode: ECS service of the primary region's workers (empty in cycle mode)."
+  value       = local.fleet ? aws_ecs_service.worker[0].name : ""
+}

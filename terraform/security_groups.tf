@@ -1,5 +1,6 @@
 # Least privilege between the parts: the internet reaches only the load balancer; the load balancer
-# only the API tasks' port; the database and the cache accept only the two task security groups.
+# only the API tasks' port; the database and the cache accept only the two task security groups (the
+# planner and the workers use the compute's).
 
 resource "aws_security_group" "alb" {
   name        = "${local.name}-alb"
@@ -77,6 +78,7 @@ resource "aws_vpc_security_group_egress_rule" "api_to_aws" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
+# The planner and the workers use it too; its description stays (a new one replaces the group).
 resource "aws_security_group" "compute" {
   name        = "${local.name}-compute"
   description = "Compute task: nothing in; out to MySQL, Redis and the monitored URLs"
