@@ -8,8 +8,8 @@
 
 locals {
   fleet = var.scheduler_mode == "fleet"
-  # Every region the planner publishes shards for.
-  regions = [var.aws_region]
+  # Every region the planner publishes shards for: this one, then the extra ones (regions.tf).
+  regions = concat([var.aws_region], keys(var.extra_regions))
 
   worker_command  = ["service-monitor", "worker"]
   planner_command = ["service-monitor", "plan", "--once", "--emf"]

@@ -1,5 +1,6 @@
 # The application's settings (src/service_monitor/config.py, README "Settings"), the same for every
-# container (API, compute, planner, workers), so none ever runs with a value another does not share.
+# container (API, compute, planner, workers), so none ever runs with a value another does not share;
+# an extra region's workers take the same map with only REGION changed (modules/probe_region).
 # tests/deploy/test_terraform.py checks that every field of Settings is set here (but SQLITE_PATH,
 # the embedded store's file, unused once DB_ADDRESS and CACHE_ADDRESS are set) and nothing else, and
 # that each value written out is the application's default (but CACHE_TLS).
@@ -55,7 +56,8 @@ locals {
     BURST_LIMIT        = "10"
     CANARY_URLS        = join(",", var.canary_urls)
     # the fleet of probers (README "A fleet of probers")
-    # REGION is this region's name: the workers' shard stream and the region of their checks
+    # REGION is this (the primary) region's name; an extra region's workers get their own
+    # (modules/probe_region, the only setting that differs there).
     REGION         = var.aws_region
     REGIONS        = join(",", local.regions)
     SHARD_SIZE     = "250"

@@ -244,6 +244,39 @@ variable "alarm_topic_arn" {
   }
 }
 
+variable "extra_regions" {
+  description = "Fleet mode: AWS regions that also run workers (REGION = the region's name), keyed by region name, each needing a module block in regions.tf (eu-west-1 has one). Each names a VPC of its own there and its private subnets (with a NAT gateway for the probes, ECR and CloudWatch Logs), the VPC's CIDR, and the network path to this VPC, which you build beforehand: a VPC peering connection (peering_connection_id) or a transit gateway (transit_gateway_id) attached in this region; this configuration adds the routes and the database's and cache's ingress from that CIDR. Empty: no extra region."
+  type = map(object({
+    vpc_id                = string
+    vpc_cidr              = string
+    private_subnet_ids    = list(string)
+    peering_connection_id = optional(string, "")
+    transit_gateway_id    = optional(string, "")
+    worker_count          = optional(number, 2)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for region, extra in var.extra_regions : (extra.peering_connection_id == "") != (extra.transit_gateway_id == "")])
+    error_message = "each of extra_regions names exactly one network path to this VPC: peering_connection_id or transit_gateway_id."
+  }
+
+  validation {
+    condition     = alltrue([for region in keys(var.extra_regions) : contains(local.regions_with_a_module, region) && region != var.aws_region])
+    error_message = "each of extra_regions needs its module block and aliased provider in regions.tf (copy eu-west-1's), and is not aws_region."
+  }
+
+  validation {
+    condition     = length(var.extra_regions) == 0 || var.scheduler_mode == "fleet"
+    error_message = "extra_regions run workers, which only fleet mode has: set scheduler_mode = \"fleet\"."
+  }
+
+  validation {
+    condition     = alltrue([for region, extra in var.extra_regions : can(cidrhost(extra.vpc_cidr, 0)) && length(extra.private_subnet_ids) >= 1 && extra.worker_count >= 1 && extra.worker_count <= var.worker_max_count])
+    error_message = "each of extra_regions needs a CIDR vpc_cidr, at least one private subnet, and a worker_count from 1 to worker_max_count."
+  }
+}
+
 # -- database --
 
 variable "db_instance_class" {

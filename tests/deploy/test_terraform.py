@@ -84,6 +84,12 @@ def parsed(hcl2_bin: Path) -> dict[str, Any]:
     )
 
 
+@pytest.fixture(scope="session")
+def parsed_probe_region(hcl2_bin: Path) -> dict[str, Any]:
+    """terraform/modules/probe_region/*.tf, parsed: an extra region's workers."""
+    return _parse(hcl2_bin, sorted(PROBE_REGION.glob("*.tf")))
+
+
 def _blocks(parsed: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [
         block
@@ -184,6 +190,16 @@ def _assert_exactly_the_settings(task: str, environment: set[str], secrets: set[
     )
 
 
+def _probe_region_modules(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The module blocks that instantiate modules/probe_region, by name."""
+    return {
+        _unquote(name): body
+        for block in _blocks(parsed, "module")
+        for name, body in block.items()
+        if _unquote(body["source"]) == "./modules/probe_region"
+    }
+
+
 def test_the_rule_names_only_fields_and_its_reasons() -> None:
     fields = set(Settings.model_fields)
     assert fields >= SECRETS
@@ -209,6 +225,62 @@ def test_every_task_definition_sets_exactly_the_settings_the_application_reads(
     assert set(settings) == {"api", "compute", "planner", "worker"}
     for task, (environment, secrets) in settings.items():
         _assert_exactly_the_settings(task, environment, secrets)
+
+
+def test_an_extra_regions_workers_set_the_same_settings_but_their_region(
+    parsed: dict[str, Any], parsed_probe_region: dict[str, Any]
+) -> None:
+    modules = _probe_region_modules(parsed)
+    assert modules, "regions.tf instantiates modules/probe_region at least once (the example)"
+    for name, body in modules.items():
+        # Every instance is given the primary's own maps, never a copy that could drift.
+        assert body["app_environment"] == "${local.app_environment}", name
+        assert body["app_secrets"] == "${local.app_secrets}", name
+    primary = _locals(parsed)
+    inputs = {
+        "app_environment": _names("${local.app_environment}", primary, "local.app_environment"),
+        "app_secrets": _names("${local.app_secrets}", primary, "local.app_secrets"),
+    }
+    module_locals = _locals(parsed_probe_region)
+    # Only REGION differs, and it is the region the module's provider is in.
+    merged = re.fullmatch(
+        r"\$\{merge\(var\.app_environment, \{(.*)\}\)\}", module_locals["app_environment"]
+    )
+    assert merged, module_locals["app_environment"]
+    assert merged[1] == "REGION = local.region"
+    assert module_locals["region"] == "${data.aws_region.current.region}"
+    settings = _container_settings(parsed_probe_region, inputs)
+    assert set(settings) == {"worker"}
+    for task, (environment, secrets) in settings.items():
+        assert environment >= REGION_OVERRIDE
+        _assert_exactly_the_settings(f"probe_region.{task}", environment, secrets)
+
+
+def test_each_extra_region_has_its_provider_and_is_off_unless_named(
+    parsed: dict[str, Any],
+) -> None:
+    providers = {
+        _unquote(body["alias"]): _unquote(body["region"])
+        for block in _blocks(parsed, "provider")
+        for name, body in block.items()
+        if _unquote(name) == "aws" and "alias" in body
+    }
+    listed = [_unquote(region) for region in _locals(parsed)["regions_with_a_module"]]
+    modules = _probe_region_modules(parsed)
+    regions = []
+    for name, body in modules.items():
+        [(alias_reference,)] = [tuple(body["providers"].values())]
+        alias = re.fullmatch(r"\$\{aws\.(\w+)\}", alias_reference)
+        assert alias, f"{name}: providers = {{ aws = aws.ALIAS }}"
+        region = providers[alias[1]]
+        assert name == "probe_region_" + region.replace("-", "_"), name
+        # No instance unless var.extra_regions names the region: the default plan adds nothing.
+        assert body["count"] == f'${{contains(keys(var.extra_regions), "{region}") ? 1 : 0}}'
+        for key, value in body.items():
+            if "extra_regions[" in str(value):
+                assert f'var.extra_regions["{region}"]' in value, f"{name}.{key}: {value}"
+        regions.append(region)
+    assert sorted(listed) == sorted(regions)
 
 
 def test_fleet_mode_replaces_the_cycle_rule_with_the_planner_and_the_workers(
@@ -254,7 +326,7 @@ def test_fleet_mode_replaces_the_cycle_rule_with_the_planner_and_the_workers(
 
 
 def test_the_fleets_commands_are_the_images_console_script_and_the_cli_takes_them(
-    parsed: dict[str, Any],
+    parsed: dict[str, Any], parsed_probe_region: dict[str, Any]
 ) -> None:
     from service_monitor.cli import build_parser
 
@@ -263,6 +335,9 @@ def test_the_fleets_commands_are_the_images_console_script_and_the_cli_takes_the
         "planner": _locals(parsed)["planner_command"],
     }
     assert commands["worker"] == ['"service-monitor"', '"worker"']
+    # The module's workers run the same command (a module cannot read the caller's locals).
+    module_worker = _task_definitions(parsed_probe_region)["worker"]
+    assert 'command = ["service-monitor", "worker"]' in module_worker
     # pip installs the package (its [project.scripts]) into the image's /venv, whose bin is on PATH.
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'service-monitor = "service_monitor.cli:main"' in pyproject
@@ -315,6 +390,19 @@ def test_every_variable_is_described_and_has_a_default_but_the_image_tag(
     for name, body in variables.items():
         assert len(_unquote(body.get("description", ""))) > 20, f"{name}: description"
         assert ("default" in body) == (name != "image_tag"), f"{name}: default"
+
+
+def test_every_variable_of_the_probe_region_module_is_described(
+    parsed_probe_region: dict[str, Any],
+) -> None:
+    variables = {
+        _unquote(name): body
+        for block in _blocks(parsed_probe_region, "variable")
+        for name, body in block.items()
+    }
+    assert len(variables) > 10
+    for name, body in variables.items():
+        assert len(_unquote(body.get("description", ""))) > 20, f"probe_region {name}: description"
 
 
 def test_the_tfvars_example_shows_every_variable(parsed: dict[str, Any]) -> None:
