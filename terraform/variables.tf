@@ -211,9 +211,9 @@ variable "worker_memory" {
 }
 
 variable "worker_lag_per_task" {
-  description = "Fleet mode: the ShardStreamLag (shards published and not yet read by a worker) per running worker task that autoscaling keeps the primary region at. A 2 vCPU worker probes about 480 shards of 250 monitors a minute, so 120 is about 15 seconds of work waiting per task."
+  description = "Fleet mode: the ShardStreamLag (shards published and not yet read by a worker) per running worker task that autoscaling keeps the primary region at. The planner samples it just after publishing the next minute's shards, so it is about each task's share of that minute plus any backlog; a 2 vCPU worker probes about 480 shards of 250 monitors a minute, so 240 keeps the workers about half busy."
   type        = number
-  default     = 120
+  default     = 240
 
   validation {
     condition     = var.worker_lag_per_task > 0
