@@ -1,8 +1,23 @@
 # IAM roles, each with only what it uses:
-# - execution: ECS pulls the two images, writes the two log groups, reads the two secrets;
+# - execution: ECS pulls the two images, writes the tasks' log groups, reads the secrets;
 # - task: what the application itself may call in AWS, which is nothing;
-# - events: EventBridge runs the compute task definition on this cluster, and nothing else;
+# - events: EventBridge runs the compute (or, in fleet mode, the planner) task definition on this
+#   cluster, and nothing else;
 # - flow_logs and rds_monitoring: the services' own delivery roles.
+
+locals {
+  # The log groups of the task definitions of this region (fleet.tf's exist in fleet mode only).
+  task_log_group_arns = concat(
+    [aws_cloudwatch_log_group.api.arn, aws_cloudwatch_log_group.compute.arn],
+    aws_cloudwatch_log_group.worker[*].arn,
+    aws_cloudwatch_log_group.planner[*].arn,
+  )
+  # The task definitions EventBridge starts: the compute's, and the planner's in fleet mode.
+  scheduled_task_families = concat(
+    [aws_ecs_task_definition.compute.arn_without_revision],
+    aws_ecs_task_definition.planner[*].arn_without_revision,
+  )
+}
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
@@ -47,7 +62,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "WriteLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.api.arn}:*", "${aws_cloudwatch_log_group.compute.arn}:*"]
+    resources = [for group in local.task_log_group_arns : "${group}:*"]
   }
 
   statement {
@@ -100,15 +115,15 @@ data "aws_iam_policy_document" "events_assume" {
 
 resource "aws_iam_role" "events" {
   name               = "${local.name}-events"
-  description        = "EventBridge: run the ${local.name} compute task"
+  description        = "EventBridge: run the ${local.name} compute or planner task"
   assume_role_policy = data.aws_iam_policy_document.events_assume.json
 }
 
 data "aws_iam_policy_document" "events" {
   statement {
-    sid       = "RunCompute"
+    sid       = "RunScheduledTasks"
     actions   = ["ecs:RunTask"]
-    resources = ["${aws_ecs_task_definition.compute.arn_without_revision}:*"]
+    resources = [for family in local.scheduled_task_families : "${family}:*"]
 
     condition {
       test     = "ArnEquals"

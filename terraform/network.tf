@@ -124,3 +124,19 @@ resource "aws_flow_log" "vpc" {
   log_destination      = aws_cloudwatch_log_group.flow_logs.arn
   iam_role_arn         = aws_iam_role.flow_logs.arn
 }
+
+# The way back to an extra region's VPC (extra_regions), over the peering connection or transit
+# gateway built beforehand: from both private route tables, where the database and the cache are.
+resource "aws_route" "to_extra_regions" {
+  for_each = {
+    for pair in setproduct(keys(var.extra_regions), [0, 1]) : "${pair[0]}/${pair[1]}" => {
+      region = pair[0]
+      table  = pair[1]
+    }
+  }
+
+  route_table_id            = aws_route_table.private[each.value.table].id
+  destination_cidr_block    = var.extra_regions[each.value.region].vpc_cidr
+  vpc_peering_connection_id = var.extra_regions[each.value.region].peering_connection_id == "" ? null : var.extra_regions[each.value.region].peering_connection_id
+  transit_gateway_id        = var.extra_regions[each.value.region].transit_gateway_id == "" ? null : var.extra_regions[each.value.region].transit_gateway_id
+}

@@ -37,3 +37,18 @@ output "api_task_definition_arn" {
   description = "Task definition (with its revision) the API service was given by this apply."
   value       = aws_ecs_task_definition.api.arn
 }
+
+output "worker_service_name" {
+  description = "Fleet mode: ECS service of the primary region's workers (empty in cycle mode)."
+  value       = local.fleet ? aws_ecs_service.worker[0].name : ""
+}
+
+output "extra_region_workers" {
+  description = "Fleet mode: each extra region's ECS cluster and worker service, by region."
+  value = {
+    for module_instance in module.probe_region_eu_west_1 : module_instance.region => {
+      cluster = module_instance.cluster_name
+      service = module_instance.worker_service_name
+    }
+  }
+}

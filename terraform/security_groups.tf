@@ -1,5 +1,6 @@
 # Least privilege between the parts: the internet reaches only the load balancer; the load balancer
-# only the API tasks' port; the database and the cache accept only the two task security groups.
+# only the API tasks' port; the database and the cache accept only the two task security groups (the
+# planner and the workers use the compute's), and, in fleet mode, the CIDR of each extra region's VPC.
 
 resource "aws_security_group" "alb" {
   name        = "${local.name}-alb"
@@ -77,6 +78,7 @@ resource "aws_vpc_security_group_egress_rule" "api_to_aws" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
+# The planner and the workers use it too; its description stays (a new one replaces the group).
 resource "aws_security_group" "compute" {
   name        = "${local.name}-compute"
   description = "Compute task: nothing in; out to MySQL, Redis and the monitored URLs"
@@ -157,4 +159,29 @@ resource "aws_vpc_security_group_ingress_rule" "redis_from_compute" {
   from_port                    = local.redis_port
   to_port                      = local.redis_port
   referenced_security_group_id = aws_security_group.compute.id
+}
+
+# An extra region's workers (regions.tf) reach the database and the cache over the network path its
+# entry of extra_regions names; a security group of another region cannot be referenced, so the
+# rule names that VPC's CIDR.
+resource "aws_vpc_security_group_ingress_rule" "db_from_extra_regions" {
+  for_each = var.extra_regions
+
+  security_group_id = aws_security_group.db.id
+  description       = "MySQL from the workers in ${each.key}"
+  ip_protocol       = "tcp"
+  from_port         = local.db_port
+  to_port           = local.db_port
+  cidr_ipv4         = each.value.vpc_cidr
+}
+
+resource "aws_vpc_security_group_ingress_rule" "redis_from_extra_regions" {
+  for_each = var.extra_regions
+
+  security_group_id = aws_security_group.redis.id
+  description       = "Redis from the workers in ${each.key}"
+  ip_protocol       = "tcp"
+  from_port         = local.redis_port
+  to_port           = local.redis_port
+  cidr_ipv4         = each.value.vpc_cidr
 }

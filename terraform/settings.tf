@@ -1,5 +1,6 @@
-# The application's settings (src/service_monitor/config.py, README "Settings"), the same for the
-# API and the compute containers, so neither ever runs with a value the other does not share.
+# The application's settings (src/service_monitor/config.py, README "Settings"), the same for every
+# container (API, compute, planner, workers), so none ever runs with a value another does not share;
+# an extra region's workers take the same map with only REGION changed (modules/probe_region).
 # tests/deploy/test_terraform.py checks that every field of Settings is set here (but SQLITE_PATH,
 # the embedded store's file, unused once DB_ADDRESS and CACHE_ADDRESS are set) and nothing else, and
 # that each value written out is the application's default (but CACHE_TLS).
@@ -55,8 +56,10 @@ locals {
     BURST_LIMIT        = "10"
     CANARY_URLS        = join(",", var.canary_urls)
     # the fleet of probers (README "A fleet of probers")
-    REGION         = "local"
-    REGIONS        = "local"
+    # REGION is this (the primary) region's name; an extra region's workers get their own
+    # (modules/probe_region, the only setting that differs there).
+    REGION         = var.aws_region
+    REGIONS        = join(",", local.regions)
     SHARD_SIZE     = "250"
     SHARD_DEADLINE = "60.0"
     MAX_DELIVERIES = "5"
@@ -76,7 +79,7 @@ locals {
     CHANNEL_KEYS   = aws_secretsmanager_secret.channel_keys.arn
   }
 
-  # The two lists both task definitions' containers take, in the shape ECS wants. An empty value
+  # The two lists every task definition's container takes, in the shape ECS wants. An empty value
   # is left out: ECS drops it anyway (and Terraform would then see a change at every plan), and
   # every setting reads as its default when unset, which is what an empty value means here.
   container_environment = [for name, value in local.app_environment : { name = name, value = value } if value != ""]

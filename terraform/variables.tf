@@ -153,13 +153,127 @@ variable "compute_memory" {
 }
 
 variable "schedule_minutes" {
-  description = "Minutes between two compute cycles (the EventBridge rule's rate). The tasks' CYCLE_INTERVAL is set from it, so overruns are judged against the real schedule."
+  description = "Minutes between two compute cycles (the EventBridge rule's rate in cycle mode). The tasks' CYCLE_INTERVAL is set from it, so overruns are judged against the real schedule; in fleet mode it is the interval of a monitor that sets none of its own."
   type        = number
   default     = 10
 
   validation {
     condition     = var.schedule_minutes >= 1 && var.schedule_minutes <= 1440 && floor(var.schedule_minutes) == var.schedule_minutes
     error_message = "schedule_minutes must be a whole number of minutes from 1 to 1440."
+  }
+}
+
+# -- the fleet of probers (README "Deploying a fleet") --
+
+variable "scheduler_mode" {
+  description = "\"cycle\": the compute task every schedule_minutes probes every URL (the seed's schedule). \"fleet\": the planner task every minute publishes the due monitors as shards on Redis Streams, and the worker service (worker_count to worker_max_count tasks, scaled on the stream's lag) probes them; the cycle rule is then not created."
+  type        = string
+  default     = "cycle"
+
+  validation {
+    condition     = contains(["cycle", "fleet"], var.scheduler_mode)
+    error_message = "scheduler_mode must be \"cycle\" or \"fleet\"."
+  }
+}
+
+variable "worker_count" {
+  description = "Fleet mode: the fewest worker tasks (service-monitor worker) in the primary region, and the count they start at; autoscaling adds tasks up to worker_max_count while shards wait. Two, one per availability zone, survive a task's replacement."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.worker_count >= 1 && floor(var.worker_count) == var.worker_count
+    error_message = "worker_count must be a whole number of at least 1."
+  }
+}
+
+variable "worker_max_count" {
+  description = "Fleet mode: the most worker tasks autoscaling may run in the primary region (and the most an extra region's worker service may be set to)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.worker_max_count >= var.worker_count && floor(var.worker_max_count) == var.worker_max_count
+    error_message = "worker_max_count must be a whole number of at least worker_count."
+  }
+}
+
+variable "worker_cpu" {
+  description = "CPU units of one worker task; like the compute's, CONCURRENCY's default of 200 is sized for 2 vCPU (about 2,000 probes a second: README \"Performance\")."
+  type        = number
+  default     = 2048
+}
+
+variable "worker_memory" {
+  description = "Memory of one worker task, in MiB (must fit worker_cpu on Fargate)."
+  type        = number
+  default     = 4096
+}
+
+variable "worker_lag_per_task" {
+  description = "Fleet mode: the ShardStreamLag (shards published and not yet read by a worker) per running worker task that autoscaling keeps the primary region at. The planner samples it just after publishing the next minute's shards, so it is about each task's share of that minute plus any backlog; a 2 vCPU worker probes about 480 shards of 250 monitors a minute, so 240 keeps the workers about half busy."
+  type        = number
+  default     = 240
+
+  validation {
+    condition     = var.worker_lag_per_task > 0
+    error_message = "worker_lag_per_task must be above 0."
+  }
+}
+
+variable "planner_cpu" {
+  description = "CPU units of the planner task (service-monitor plan --once --emf), started every minute in fleet mode."
+  type        = number
+  default     = 512
+}
+
+variable "planner_memory" {
+  description = "Memory of the planner task, in MiB (must fit planner_cpu on Fargate)."
+  type        = number
+  default     = 1024
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the fleet's alarms (dead-lettered shards, a silent planner) notify; empty: the alarms only change state in CloudWatch."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alarm_topic_arn == "" || can(regex("^arn:aws[a-z-]*:sns:", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be empty or the ARN of an SNS topic."
+  }
+}
+
+variable "extra_regions" {
+  description = "Fleet mode: AWS regions that also run workers (REGION = the region's name), keyed by region name, each needing a module block in regions.tf (eu-west-1 has one). Each names a VPC of its own there and its private subnets (with a NAT gateway for the probes, ECR and CloudWatch Logs), the VPC's CIDR, and the network path to this VPC, which you build beforehand: a VPC peering connection (peering_connection_id) or a transit gateway (transit_gateway_id) attached in this region; this configuration adds the routes and the database's and cache's ingress from that CIDR. Empty: no extra region."
+  type = map(object({
+    vpc_id                = string
+    vpc_cidr              = string
+    private_subnet_ids    = list(string)
+    peering_connection_id = optional(string, "")
+    transit_gateway_id    = optional(string, "")
+    worker_count          = optional(number, 2)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for region, extra in var.extra_regions : (extra.peering_connection_id == "") != (extra.transit_gateway_id == "")])
+    error_message = "each of extra_regions names exactly one network path to this VPC: peering_connection_id or transit_gateway_id."
+  }
+
+  validation {
+    condition     = alltrue([for region in keys(var.extra_regions) : contains(local.regions_with_a_module, region) && region != var.aws_region])
+    error_message = "each of extra_regions needs its module block and aliased provider in regions.tf (copy eu-west-1's), and is not aws_region."
+  }
+
+  validation {
+    condition     = length(var.extra_regions) == 0 || var.scheduler_mode == "fleet"
+    error_message = "extra_regions run workers, which only fleet mode has: set scheduler_mode = \"fleet\"."
+  }
+
+  validation {
+    condition     = alltrue([for region, extra in var.extra_regions : can(cidrhost(extra.vpc_cidr, 0)) && length(extra.private_subnet_ids) >= 1 && extra.worker_count >= 1 && extra.worker_count <= var.worker_max_count])
+    error_message = "each of extra_regions needs a CIDR vpc_cidr, at least one private subnet, and a worker_count from 1 to worker_max_count."
   }
 }
 

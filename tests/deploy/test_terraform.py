@@ -1,6 +1,7 @@
 """The Terraform in terraform/, checked offline (no Terraform CLI here): the files are as
-`terraform fmt` leaves them, and the task definitions set exactly the settings the application
-reads, so code and deployment never drift apart. checkov's findings and skips: test_checkov.py.
+`terraform fmt` leaves them, and every task definition (the primary region's and an extra region's,
+modules/probe_region) sets exactly the settings the application reads, so code and deployment never
+drift apart. checkov's findings and skips: test_checkov.py.
 
 python-hcl2 runs from a venv of its own (tests/deploy/conftest.py): checkov's bc-python-hcl2
 provides a module named hcl2 too. The settings come from this venv's Settings class.
@@ -21,10 +22,12 @@ from service_monitor.config import Settings, load_settings
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
 TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
+PROBE_REGION = TERRAFORM / "modules" / "probe_region"
 
-# The drift rule. Every field of Settings is set in BOTH task definitions (API and compute share
-# one list, so neither runs with a value the other does not), as `secrets` for the SECRETS and as
-# plain `environment` for the rest, except the fields below; and no other name is set.
+# The drift rule. Every field of Settings is set in EVERY task definition (API, compute, planner and
+# workers share one list, so none runs with a value another does not), as `secrets` for the SECRETS
+# and as plain `environment` for the rest, except the fields below; and no other name is set. An
+# extra region's workers (modules/probe_region) take that same list with REGION_OVERRIDE changed.
 SECRETS = {"DB_PASSWORD", "CACHE_PASSWORD", "API_KEYS", "CHANNEL_KEYS"}
 DELIBERATELY_UNSET = {
     # The embedded SQLite store's file: never opened once DB_ADDRESS and CACHE_ADDRESS are set,
@@ -33,6 +36,8 @@ DELIBERATELY_UNSET = {
     # A file inside the container: only an image built with an internal CA's PEM sets it.
     "PROBE_CA_BUNDLE": "a file baked into a custom image",
 }
+# The one setting an extra region's workers set differently: the region they probe from.
+REGION_OVERRIDE = {"REGION"}
 # Names set in the task definitions ahead of the application reading them, each with what it is
 # for: the test fails once one becomes a Settings field, so that it is moved out of here.
 NOT_YET_IN_SETTINGS: dict[str, str] = {}
@@ -59,10 +64,7 @@ def _unquote(text: str) -> str:
     return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 
 
-@pytest.fixture(scope="session")
-def parsed(hcl2_bin: Path) -> dict[str, Any]:
-    """terraform/*.tf (the main configuration, not bootstrap/) and the example tfvars, parsed."""
-    paths = [*sorted(TERRAFORM.glob("*.tf")), TERRAFORM / "terraform.tfvars.example"]
+def _parse(hcl2_bin: Path, paths: list[Path]) -> dict[str, Any]:
     result = subprocess.run(
         [str(hcl2_bin / "python"), "-c", _PARSE, *map(str, paths)],
         capture_output=True,
@@ -72,6 +74,20 @@ def parsed(hcl2_bin: Path) -> dict[str, Any]:
     )
     documents: dict[str, Any] = json.loads(result.stdout)
     return {Path(path).name: document for path, document in documents.items()}
+
+
+@pytest.fixture(scope="session")
+def parsed(hcl2_bin: Path) -> dict[str, Any]:
+    """terraform/*.tf (the main configuration, not bootstrap/) and the example tfvars, parsed."""
+    return _parse(
+        hcl2_bin, [*sorted(TERRAFORM.glob("*.tf")), TERRAFORM / "terraform.tfvars.example"]
+    )
+
+
+@pytest.fixture(scope="session")
+def parsed_probe_region(hcl2_bin: Path) -> dict[str, Any]:
+    """terraform/modules/probe_region/*.tf, parsed: an extra region's workers."""
+    return _parse(hcl2_bin, sorted(PROBE_REGION.glob("*.tf")))
 
 
 def _blocks(parsed: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -102,32 +118,47 @@ def _task_definitions(parsed: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _names(expression: Any, local_values: dict[str, Any], where: str) -> set[str]:
+def _names(
+    expression: Any,
+    local_values: dict[str, Any],
+    where: str,
+    inputs: dict[str, set[str]] | None = None,
+) -> set[str]:
     """The setting names an `environment` or `secrets` expression gives a container.
 
     Understood: a map (name = value), `local.X`, a list of {name = ...} objects, and
     `[for NAME, VALUE in local.X : {name = NAME, ...}]` with or without an `if` (the names are X's
-    keys: a setting left out for an empty value reads as unset, its default).
+    keys: a setting left out for an empty value reads as unset, its default). In a module, whose
+    `inputs` are the names each map variable is given by the caller, also `var.X` and
+    `merge(var.X, {NAME = ...})` (X's names and those set over them).
     """
     if isinstance(expression, dict):
         return {key for key in expression if not key.startswith("__")}
     if isinstance(expression, list):
         return {_unquote(item["name"]) for item in expression}
-    reference = re.fullmatch(r"\$\{local\.(\w+)\}", expression)
-    if reference:
-        return _names(local_values[reference[1]], local_values, f"local.{reference[1]}")
+    reference = re.fullmatch(r"\$\{(local|var)\.(\w+)\}", expression)
+    if reference and reference[1] == "local":
+        return _names(local_values[reference[2]], local_values, f"local.{reference[2]}", inputs)
+    if reference and inputs is not None:
+        return inputs[reference[2]]
     loop = re.fullmatch(
-        r"\$\{\[for (\w+), \w+ in local\.(\w+) : \{name = \1, .*\}(?: if .*)?\]\}", expression
+        r"\$\{\[for (\w+), \w+ in (local|var)\.(\w+) : \{name = \1, .*\}(?: if .*)?\]\}",
+        expression,
     )
     if loop:
-        return _names(local_values[loop[2]], local_values, f"local.{loop[2]}")
+        return _names(f"${{{loop[2]}.{loop[3]}}}", local_values, where, inputs)
+    merged = re.fullmatch(r"\$\{merge\(var\.(\w+), \{(.*)\}\)\}", expression)
+    if merged and inputs is not None:
+        return inputs[merged[1]] | set(re.findall(r"(?:^|, )(\w+) = ", merged[2]))
     raise AssertionError(
         f"{where}: cannot read setting names from {expression!r}; write a map of name = value,"
         " or [for name, value in local.MAP : {name = name, ...}]"
     )
 
 
-def _container_settings(parsed: dict[str, Any]) -> dict[str, tuple[set[str], set[str]]]:
+def _container_settings(
+    parsed: dict[str, Any], inputs: dict[str, set[str]] | None = None
+) -> dict[str, tuple[set[str], set[str]]]:
     """(environment names, secrets names) of each task definition's container."""
     local_values = _locals(parsed)
     settings = {}
@@ -137,11 +168,36 @@ def _container_settings(parsed: dict[str, Any]) -> dict[str, tuple[set[str], set
             references = re.findall(rf"\b{key} = (\S+?)[,}}]", containers)
             assert len(references) == 1, f"{task}: one container with one {key}, got {references}"
             assert references[0].startswith("local."), (
-                f"{task}: {key} must name a local shared by both task definitions"
+                f"{task}: {key} must name a local shared by every task definition"
             )
-            lists[key] = _names(f"${{{references[0]}}}", local_values, f"{task}.{key}")
+            lists[key] = _names(f"${{{references[0]}}}", local_values, f"{task}.{key}", inputs)
         settings[task] = (lists["environment"], lists["secrets"])
     return settings
+
+
+def _expected_settings() -> set[str]:
+    fields = set(Settings.model_fields)
+    return (fields - set(DELIBERATELY_UNSET)) | set(NOT_YET_IN_SETTINGS)
+
+
+def _assert_exactly_the_settings(task: str, environment: set[str], secrets: set[str]) -> None:
+    expected = _expected_settings()
+    assert secrets == SECRETS, f"{task}: secrets"
+    assert not environment & SECRETS, f"{task}: a secret in plain environment"
+    assert environment | secrets == expected, (
+        f"{task}: missing {sorted(expected - environment - secrets)},"
+        f" not settings {sorted((environment | secrets) - expected)}"
+    )
+
+
+def _probe_region_modules(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The module blocks that instantiate modules/probe_region, by name."""
+    return {
+        _unquote(name): body
+        for block in _blocks(parsed, "module")
+        for name, body in block.items()
+        if _unquote(body["source"]) == "./modules/probe_region"
+    }
 
 
 def test_the_rule_names_only_fields_and_its_reasons() -> None:
@@ -162,20 +218,140 @@ def test_the_rule_names_only_fields_and_its_reasons() -> None:
     assert all(NOT_YET_IN_SETTINGS.values())
 
 
-def test_both_task_definitions_set_exactly_the_settings_the_application_reads(
+def test_every_task_definition_sets_exactly_the_settings_the_application_reads(
     parsed: dict[str, Any],
 ) -> None:
-    fields = set(Settings.model_fields)
-    expected = (fields - set(DELIBERATELY_UNSET)) | set(NOT_YET_IN_SETTINGS)
     settings = _container_settings(parsed)
-    assert set(settings) == {"api", "compute"}
+    assert set(settings) == {"api", "compute", "planner", "worker"}
     for task, (environment, secrets) in settings.items():
-        assert secrets == SECRETS, f"{task}: secrets"
-        assert not environment & SECRETS, f"{task}: a secret in plain environment"
-        assert environment | secrets == expected, (
-            f"{task}: missing {sorted(expected - environment - secrets)},"
-            f" not settings {sorted((environment | secrets) - expected)}"
-        )
+        _assert_exactly_the_settings(task, environment, secrets)
+
+
+def test_an_extra_regions_workers_set_the_same_settings_but_their_region(
+    parsed: dict[str, Any], parsed_probe_region: dict[str, Any]
+) -> None:
+    modules = _probe_region_modules(parsed)
+    assert modules, "regions.tf instantiates modules/probe_region at least once (the example)"
+    for name, body in modules.items():
+        # Every instance is given the primary's own maps, never a copy that could drift.
+        assert body["app_environment"] == "${local.app_environment}", name
+        assert body["app_secrets"] == "${local.app_secrets}", name
+    primary = _locals(parsed)
+    inputs = {
+        "app_environment": _names("${local.app_environment}", primary, "local.app_environment"),
+        "app_secrets": _names("${local.app_secrets}", primary, "local.app_secrets"),
+    }
+    module_locals = _locals(parsed_probe_region)
+    # Only REGION differs, and it is the region the module's provider is in.
+    merged = re.fullmatch(
+        r"\$\{merge\(var\.app_environment, \{(.*)\}\)\}", module_locals["app_environment"]
+    )
+    assert merged, module_locals["app_environment"]
+    assert merged[1] == "REGION = local.region"
+    assert module_locals["region"] == "${data.aws_region.current.region}"
+    settings = _container_settings(parsed_probe_region, inputs)
+    assert set(settings) == {"worker"}
+    for task, (environment, secrets) in settings.items():
+        assert environment >= REGION_OVERRIDE
+        _assert_exactly_the_settings(f"probe_region.{task}", environment, secrets)
+
+
+def test_each_extra_region_has_its_provider_and_is_off_unless_named(
+    parsed: dict[str, Any],
+) -> None:
+    providers = {
+        _unquote(body["alias"]): _unquote(body["region"])
+        for block in _blocks(parsed, "provider")
+        for name, body in block.items()
+        if _unquote(name) == "aws" and "alias" in body
+    }
+    listed = [_unquote(region) for region in _locals(parsed)["regions_with_a_module"]]
+    modules = _probe_region_modules(parsed)
+    regions = []
+    for name, body in modules.items():
+        [(alias_reference,)] = [tuple(body["providers"].values())]
+        alias = re.fullmatch(r"\$\{aws\.(\w+)\}", alias_reference)
+        assert alias, f"{name}: providers = {{ aws = aws.ALIAS }}"
+        region = providers[alias[1]]
+        assert name == "probe_region_" + region.replace("-", "_"), name
+        # No instance unless var.extra_regions names the region: the default plan adds nothing.
+        assert body["count"] == f'${{contains(keys(var.extra_regions), "{region}") ? 1 : 0}}'
+        for key, value in body.items():
+            if "extra_regions[" in str(value):
+                assert f'var.extra_regions["{region}"]' in value, f"{name}.{key}: {value}"
+        regions.append(region)
+    assert sorted(listed) == sorted(regions)
+
+
+def test_fleet_mode_replaces_the_cycle_rule_with_the_planner_and_the_workers(
+    parsed: dict[str, Any],
+) -> None:
+    resources: dict[str, dict[str, Any]] = {}
+    for block in _blocks(parsed, "resource"):
+        for kind, named in block.items():
+            for name, body in named.items():
+                resources[f"{_unquote(kind)}.{_unquote(name)}"] = body
+    cycle_only = ["aws_cloudwatch_event_rule.compute", "aws_cloudwatch_event_target.compute"]
+    for address in cycle_only:
+        assert resources[address]["count"] == "${local.fleet ? 0 : 1}", address
+    fleet_only = [address for address in resources if re.search(r"\.(worker|planner)", address)]
+    assert {
+        "aws_ecs_service.worker",
+        "aws_ecs_task_definition.worker",
+        "aws_ecs_task_definition.planner",
+        "aws_cloudwatch_event_rule.planner",
+        "aws_appautoscaling_target.worker",
+        "aws_appautoscaling_policy.worker_lag",
+    } <= set(fleet_only)
+    for address in fleet_only:
+        assert resources[address]["count"] == "${local.fleet ? 1 : 0}", address
+    assert _locals(parsed)["fleet"] == '${var.scheduler_mode == "fleet"}'
+    planner = resources["aws_cloudwatch_event_rule.planner"]
+    assert _unquote(planner["schedule_expression"]) == "rate(1 minute)"
+    # The workers are scaled between worker_count and worker_max_count on their region's lag.
+    target = resources["aws_appautoscaling_target.worker"]
+    assert (target["min_capacity"], target["max_capacity"]) == (
+        "${var.worker_count}",
+        "${var.worker_max_count}",
+    )
+    policy = json.dumps(resources["aws_appautoscaling_policy.worker_lag"])
+    assert "ShardStreamLag" in policy
+    assert "${var.aws_region}" in policy
+    alarm = resources["aws_cloudwatch_metric_alarm.dead_letters"]
+    assert _unquote(alarm["metric_name"]) == "ShardDeadLetters"
+    assert (alarm["comparison_operator"], alarm["threshold"]) == ('"GreaterThanThreshold"', 0)
+    # Existing deployments keep their rule: the address moved to index 0.
+    moved = {(block["from"], block["to"]) for block in _blocks(parsed, "moved")}
+    assert moved == {(f"${{{address}}}", f"${{{address}[0]}}") for address in cycle_only}
+
+
+def test_the_fleets_commands_are_the_images_console_script_and_the_cli_takes_them(
+    parsed: dict[str, Any], parsed_probe_region: dict[str, Any]
+) -> None:
+    from service_monitor.cli import build_parser
+
+    commands = {
+        "worker": _locals(parsed)["worker_command"],
+        "planner": _locals(parsed)["planner_command"],
+    }
+    assert commands["worker"] == ['"service-monitor"', '"worker"']
+    # The module's workers run the same command (a module cannot read the caller's locals).
+    module_worker = _task_definitions(parsed_probe_region)["worker"]
+    assert 'command = ["service-monitor", "worker"]' in module_worker
+    # pip installs the package (its [project.scripts]) into the image's /venv, whose bin is on PATH.
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'service-monitor = "service_monitor.cli:main"' in pyproject
+    dockerfile = (ROOT / "Dockerfile.compute").read_text()
+    assert "/venv/bin/pip install --no-cache-dir --no-deps ." in dockerfile
+    assert "PATH=/venv/bin:$PATH" in dockerfile
+    parser = build_parser()
+    subcommands = next(
+        action.choices for action in parser._actions if isinstance(action.choices, dict)
+    )
+    if not {"worker", "plan"} <= set(subcommands):
+        pytest.skip("service-monitor worker and plan are not in this branch's CLI yet (issue 17)")
+    for command in commands.values():
+        parser.parse_args([_unquote(word) for word in command][1:])
 
 
 def test_values_written_out_are_the_application_defaults(parsed: dict[str, Any]) -> None:
@@ -214,6 +390,19 @@ def test_every_variable_is_described_and_has_a_default_but_the_image_tag(
     for name, body in variables.items():
         assert len(_unquote(body.get("description", ""))) > 20, f"{name}: description"
         assert ("default" in body) == (name != "image_tag"), f"{name}: default"
+
+
+def test_every_variable_of_the_probe_region_module_is_described(
+    parsed_probe_region: dict[str, Any],
+) -> None:
+    variables = {
+        _unquote(name): body
+        for block in _blocks(parsed_probe_region, "variable")
+        for name, body in block.items()
+    }
+    assert len(variables) > 10
+    for name, body in variables.items():
+        assert len(_unquote(body.get("description", ""))) > 20, f"probe_region {name}: description"
 
 
 def test_the_tfvars_example_shows_every_variable(parsed: dict[str, Any]) -> None:

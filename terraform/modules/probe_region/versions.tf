@@ -1,0 +1,11 @@
+# The provider comes from the caller: an aws provider aliased to the extra region (regions.tf).
+terraform {
+  required_version = ">= 1.11.0, < 2.0.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.0"
+    }
+  }
+}
