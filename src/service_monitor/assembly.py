@@ -71,6 +71,8 @@ def build_app(
     from .api.app import create_app
 
     hooks: list[StartHook] = [_compute_beside_the_api(data_path)] if run_compute else []
+    if settings.uses_redis:
+        hooks.append(_shard_queue_beside_the_api)
     if settings.RUN_DISPATCHER:
         hooks.append(_dispatcher_beside_the_api)
     return create_app(settings, services=services, on_start=hooks)
@@ -85,6 +87,11 @@ def app_from_environment() -> FastAPI:
     settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL)
     return build_app(settings)
+
+
+async def _shard_queue_beside_the_api(services: Services, stack: AsyncExitStack) -> None:
+    """The fleet's queue, for /metrics to read its streams' depth (autoscaling follows the lag)."""
+    services.shard_queue = await stack.enter_async_context(open_shard_queue(services.settings))
 
 
 async def _dispatcher_beside_the_api(services: Services, stack: AsyncExitStack) -> None:

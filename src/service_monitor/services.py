@@ -35,6 +35,10 @@ class Services:
     cache: CacheBackend
     clock: Callable[[], float] = time.time  # seconds since the epoch, UTC
     stats: Stats = field(init=False)
+    # The fleet's queue of shards when this process has one open (an API beside Redis, serve):
+    # /metrics reads its depth. Set by the composition root; typed loosely, as the queue lives
+    # above this module (fleet/).
+    shard_queue: object | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.stats = Stats(

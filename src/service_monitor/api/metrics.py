@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..metrics.fleet import ShardDepths
 from ..metrics.shared import read_shared, render
 from ..services import Services
 from .auth import AUTH_ERRORS, require_key
@@ -131,11 +132,20 @@ router = APIRouter(tags=["health"])
 )
 async def metrics(request: Request) -> Response:
     """Request counts and latencies of the API (every worker's), the compute's probes and cycles,
-    the queue's depth, when the last successful cycle ended, and alerting's incidents open,
-    monitors by health and notifications by channel type and state; see README, Metrics."""
+    the queue's depth, when the last successful cycle ended, alerting's incidents open, monitors
+    by health and notifications by channel type and state, and the fleet's shard streams and
+    slots; see README, Metrics."""
     services: Services = request.app.state.services
     http: HTTPMetrics = request.app.state.http_metrics
-    shared = await read_shared(services.cache, services.cycles, services.storage)
+    queue = services.shard_queue
+    shared = await read_shared(
+        services.cache,
+        services.cycles,
+        services.storage,
+        schedule=services.storage,
+        shards=queue if isinstance(queue, ShardDepths) else None,
+        regions=services.settings.REGIONS,
+    )
     return Response(render(http.registry, shared), media_type=CONTENT_TYPE_LATEST)
 
 

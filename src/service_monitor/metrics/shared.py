@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -22,9 +22,10 @@ from prometheus_client.registry import Collector
 from ..cache import SharedCounters, URLQueue
 from ..errors import Unavailable
 from ..models import CycleTotals
-from ..storage import CycleStore, HealthStore, OutboxStore
+from ..storage import CycleStore, HealthStore, OutboxStore, ScheduleStore
 from .alerting import AlertingReadings, alerting_families, read_alerting
 from .compute import compute_families
+from .fleet import FleetReadings, ShardDepths, fleet_families, read_fleet
 from .multiproc import MULTIPROC_ENV
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class SharedReadings:
     cycles: CycleTotals | None
     alerting: AlertingReadings | None = None
     alerting_asked: bool = False  # a scrape of the API reads alerting's gauges from the store
+    fleet: FleetReadings | None = None
 
 
 async def _read(what: str, reading: Awaitable[T]) -> T | None:
@@ -64,15 +66,22 @@ class AlertingStore(HealthStore, OutboxStore, Protocol):
 
 
 async def read_shared(
-    cache: SharedCache, store: CycleStore, alerting: AlertingStore | None = None
+    cache: SharedCache,
+    store: CycleStore,
+    alerting: AlertingStore | None = None,
+    *,
+    schedule: ScheduleStore | None = None,
+    shards: ShardDepths | None = None,
+    regions: Sequence[str] = (),
 ) -> SharedReadings:
-    counters, depth, cycles, alert_readings = await asyncio.gather(
+    counters, depth, cycles, alert_readings, fleet = await asyncio.gather(
         _read("compute counters", cache.read_counters()),
         _read("queue depth", cache.depth()),
         _read("cycle totals", store.cycle_totals()),
         _read("alerting", read_alerting(alerting, alerting)) if alerting else _nothing(),
+        _read("fleet", read_fleet(schedule, shards, regions)) if schedule else _nothing(),
     )
-    return SharedReadings(counters, depth, cycles, alert_readings, alerting is not None)
+    return SharedReadings(counters, depth, cycles, alert_readings, alerting is not None, fleet)
 
 
 async def _nothing() -> None:
@@ -108,6 +117,8 @@ class _SharedCollector(Collector):
             )
         if shared.alerting is not None:
             yield from alerting_families(shared.alerting)
+        if shared.fleet is not None:
+            yield from fleet_families(shared.fleet)
         if shared.cycles is not None:
             cycles = CounterMetricFamily(
                 "service_monitor_cycles",
