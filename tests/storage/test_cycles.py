@@ -92,7 +92,11 @@ async def fail_inside_the_lock(storage: Storage) -> None:
 def holder_env(settings: Settings) -> dict[str, str]:
     """This environment without any setting of ours, then exactly the store's settings."""
     env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
-    env.update({k: str(v) for k, v in settings.model_dump().items() if v is not None})
+    for name, value in settings.model_dump().items():
+        if isinstance(value, list):  # as the environment writes a list: comma-separated
+            env[name] = ",".join(str(item) for item in value)
+        elif value is not None:
+            env[name] = str(value)
     return env
 
 

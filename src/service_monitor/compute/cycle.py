@@ -68,7 +68,7 @@ async def run_cycle(
     grace = settings.SHUTDOWN_GRACE_SECONDS
     started = clock()
     activated = await take_in_new_urls(storage, queue)
-    targets = await storage.targets()
+    targets = await storage.targets(now=started, cycle_s=settings.CYCLE_INTERVAL)
     planned = plan_probes(
         targets,
         per_host_limit=settings.PER_HOST_LIMIT,

@@ -95,10 +95,16 @@ class MonitorStore(Protocol):
     async def activate(self, monitor_ids: Sequence[int] | None = None) -> int:
         """Make PENDING monitors ACTIVE: those listed, or all of them when None; returns how many."""
 
-    async def targets(self) -> list[Target]:
+    async def targets(
+        self, *, now: float | None = None, cycle_s: int | None = None
+    ) -> list[Target]:
         """Every ACTIVE monitor, as what the prober needs: its id, URL and check. Monitors with the
         same check share one CheckSpec object (most share DEFAULT_CHECK), so 100,000 targets
-        hold one spec per distinct check, not one each."""
+        hold one spec per distinct check, not one each.
+
+        With `now` and `cycle_s` (the whole-list cycle's run), a monitor whose interval is longer
+        than `cycle_s` is left out until it is due within half a cycle, and when it is returned
+        its next due time moves on by its interval."""
 
     async def targets_of(self, monitor_ids: Sequence[int]) -> list[Target]:
         """The targets of those of `monitor_ids` still ACTIVE, by id (a shard's monitors)."""

@@ -19,7 +19,7 @@ from ..due import (
 from ..errors import MonitorNotFound
 from ..models import MonitorState
 from .base import SQLBase, chunks, marks
-from .statements import Row
+from .statements import Row, Transaction
 
 _ACTIVE = int(MonitorState.ACTIVE)
 _DELETED = int(MonitorState.DELETED)
@@ -89,6 +89,28 @@ class ScheduleSQL(SQLBase):
         )
         return [_due(row) for row in rows]
 
+    @staticmethod
+    async def _move_due(
+        tx: Transaction,
+        ids_by_interval: dict[int, list[int]],
+        after_ms: int,
+        *,
+        planned_slot: int | None = None,
+    ) -> None:
+        """Move each monitor's next due time to its first at or after `after_ms` (due.next_due),
+        one statement per interval and 500 monitors; with `planned_slot`, record it too."""
+        slot_sql = "" if planned_slot is None else ", planned_slot = ?"
+        slot_param = () if planned_slot is None else (planned_slot,)
+        for interval_ms, ids in ids_by_interval.items():
+            expression = _NEXT_DUE.format(iv=int(interval_ms))
+            for chunk in chunks(list(ids)):
+                await tx.execute(
+                    f"UPDATE monitors SET next_due_at = {expression}{slot_sql}"
+                    f" WHERE id IN ({marks(len(chunk))})",
+                    (after_ms, after_ms, *slot_param, *chunk),
+                )
+
+    # -- the planner's slots --
     async def record_plan(self, slot: PlanSlot, ids_by_interval: dict[int, list[int]]) -> bool:
         """Record a planned slot and, in the same transaction, mark its monitors (by interval, ms)
         planned in it: each is next due at its first due time at or after the slot's end (as
@@ -109,14 +131,7 @@ class ScheduleSQL(SQLBase):
                         slot.finished_at,
                     ),
                 )
-                for interval_ms, ids in ids_by_interval.items():
-                    expression = _NEXT_DUE.format(iv=int(interval_ms))
-                    for chunk in chunks(list(ids)):
-                        await tx.execute(
-                            f"UPDATE monitors SET next_due_at = {expression}, planned_slot = ?"
-                            f" WHERE id IN ({marks(len(chunk))})",
-                            (end, end, slot.slot_ms, *chunk),
-                        )
+                await self._move_due(tx, ids_by_interval, end, planned_slot=slot.slot_ms)
         except self.DUPLICATE_KEY_ERRORS:
             return False
         return True

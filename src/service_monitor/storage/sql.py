@@ -379,12 +379,32 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
             )
         return self._targets(rows)
 
-    async def targets(self) -> list[Target]:
-        rows = await self.fetch(
-            "SELECT id, url, check_spec FROM monitors WHERE state = ? ORDER BY id",
-            (int(MonitorState.ACTIVE),),
-        )
-        return self._targets(rows)
+    async def targets(
+        self, *, now: float | None = None, cycle_s: int | None = None
+    ) -> list[Target]:
+        active = int(MonitorState.ACTIVE)
+        if now is None or cycle_s is None:
+            rows = await self.fetch(
+                "SELECT id, url, check_spec FROM monitors WHERE state = ? ORDER BY id", (active,)
+            )
+            return self._targets(rows)
+        # The whole-list cycle probes every monitor each run, but those whose interval is longer
+        # than the cycle's only when due: within half a cycle from now, the nearest run to it.
+        due_by = to_ms(now) + cycle_s * MS_PER_S // 2
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT id, url, check_spec, interval_s FROM monitors WHERE state = ?"
+                " AND (interval_s IS NULL OR interval_s <= ? OR next_due_at IS NULL"
+                " OR next_due_at <= ?) ORDER BY id",
+                (active, cycle_s, due_by),
+            )
+            longer: dict[int, list[int]] = {}
+            for monitor_id, _, _, interval in rows:
+                if interval is not None and int(interval) > cycle_s:
+                    longer.setdefault(int(interval) * MS_PER_S, []).append(int(monitor_id))
+            # Past the due time just served (the last at or before due_by): the next one on.
+            await self._move_due(tx, longer, due_by + 1)
+        return self._targets([row[:3] for row in rows])
 
     def _targets(self, rows: Sequence[Row]) -> list[Target]:
         # Only the specs of this read are kept for the next: memory follows the monitors of now,
