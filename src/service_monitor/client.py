@@ -371,6 +371,65 @@ def _channel(item: dict[str, Any]) -> Channel:
     )
 
 
+@dataclass(frozen=True)
+class ShardStream:
+    region: str
+    length: int  # shards waiting or being worked on
+    lag: int  # shards no worker has taken yet
+    pending: int  # shards taken and not yet acknowledged
+
+
+@dataclass(frozen=True)
+class PlanSlot:
+    slot: str  # ISO 8601, UTC: the minute it plans
+    state: str  # planned, done or failed
+    shards: int
+    monitors: int
+    planned_at: str
+    deadline_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """GET /fleet: the shard streams (None without Redis) and the planner's slots."""
+
+    region: str
+    regions: list[str]
+    streams: list[ShardStream] | None
+    dead_letters: int | None
+    slots: dict[str, int]
+    recent_slots: list[PlanSlot]
+
+
+def _fleet(body: dict[str, Any]) -> Fleet:
+    streams = body.get("streams")
+    return Fleet(
+        region=str(body["region"]),
+        regions=[str(r) for r in body["regions"]],
+        streams=None
+        if streams is None
+        else [
+            ShardStream(str(i["region"]), int(i["length"]), int(i["lag"]), int(i["pending"]))
+            for i in streams
+        ],
+        dead_letters=None if body.get("dead_letters") is None else int(body["dead_letters"]),
+        slots={str(k): int(v) for k, v in body["slots"].items()},
+        recent_slots=[
+            PlanSlot(
+                slot=str(i["slot"]),
+                state=str(i["state"]),
+                shards=int(i["shards"]),
+                monitors=int(i["monitors"]),
+                planned_at=str(i["planned_at"]),
+                deadline_at=str(i["deadline_at"]),
+                finished_at=_text(i.get("finished_at")),
+            )
+            for i in body["recent_slots"]
+        ],
+    )
+
+
 def _incident(item: dict[str, Any]) -> Incident:
     return Incident(
         id=int(item["id"]),
@@ -752,6 +811,10 @@ class ApiClient:
             f"/channels/{channel_id}/test",
             lambda body: ChannelTest(bool(body["ok"]), str(body["detail"])),
         )
+
+    async def fleet(self, *, limit: int = 10) -> Fleet:
+        """GET /fleet: each region's shard stream, the dead letters and the newest slots."""
+        return await self._json("GET", "/fleet", _fleet, params={"limit": limit})
 
     async def incidents(
         self,

@@ -52,7 +52,6 @@ async def test_an_hourly_monitor_is_probed_once_an_hour_by_ten_minute_cycles(
     # After that on its own phase, once an hour: six cycles apart.
     assert hourly_cycles[0] == 0
     assert len(hourly_cycles) in (2, 3), hourly_cycles
-    assert all(
-        later - earlier == 6
-        for earlier, later in itertools.pairwise(hourly_cycles[1:])
-    ), hourly_cycles
+    assert all(later - earlier == 6 for earlier, later in itertools.pairwise(hourly_cycles[1:])), (
+        hourly_cycles
+    )

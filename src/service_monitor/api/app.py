@@ -25,7 +25,7 @@ from .errors import install_error_handlers
 from .fast_stats import fast_routes
 from .limits import RequestLimits, reject_unknown_query
 from .metrics import install_metrics
-from .routes import channels, cycles, health, incidents, maintenance, urls, views
+from .routes import channels, cycles, fleet, health, incidents, maintenance, urls, views
 
 log = logging.getLogger("service_monitor.api")
 
@@ -91,6 +91,7 @@ def create_app(
         (views.reads, read_key),
         (urls.reads, read_key),
         (cycles.reads, read_key),
+        (fleet.reads, read_key),
         (incidents.reads, read_key),
         (channels.reads, read_key),
         (maintenance.reads, read_key),

@@ -40,6 +40,7 @@ from ..check_spec import (
     RequestSpec,
     validate_owner,
 )
+from ..due import PlanSlot, SlotState
 from ..models import (
     MAX_NAME_LENGTH,
     MAX_URL_LENGTH,
@@ -887,3 +888,43 @@ class WindowOut(BaseModel):
 class WindowPage(BaseModel):
     items: list[WindowOut]
     total: int
+
+
+class StreamOut(BaseModel):
+    region: str
+    length: int = Field(description="shards in the region's stream: waiting or being worked on")
+    lag: int = Field(description="shards no worker has taken yet")
+    pending: int = Field(description="shards taken and not yet acknowledged")
+
+
+class PlanSlotOut(BaseModel):
+    slot: datetime = Field(description="the slot's start; a slot is one minute")
+    state: SlotState
+    shards: int
+    monitors: int
+    planned_at: datetime
+    deadline_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, slot: PlanSlot) -> PlanSlotOut:
+        return cls(
+            slot=_utc(slot.slot_ms / 1000),
+            state=slot.state,
+            shards=slot.shards,
+            monitors=slot.monitors,
+            planned_at=_utc(slot.planned_at / 1000),
+            deadline_at=_utc(slot.deadline_at / 1000),
+            finished_at=None if slot.finished_at is None else _utc(slot.finished_at / 1000),
+        )
+
+
+class FleetOut(BaseModel):
+    region: str = Field(description="this API process's REGION")
+    regions: list[str] = Field(description="every known region (REGIONS)")
+    streams: list[StreamOut] | None = Field(
+        description="each region's shard stream; null where there is no Redis (embedded)"
+    )
+    dead_letters: int | None = Field(description="shards given up after MAX_DELIVERIES")
+    slots: dict[SlotState, int] = Field(description="the planner's slots by state")
+    recent_slots: list[PlanSlotOut] = Field(description="the newest slots, newest first")

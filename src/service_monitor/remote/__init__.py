@@ -24,6 +24,7 @@ from pathlib import Path
 from ..arguments import positive_seconds
 from .alerting import add_alerting_commands
 from .apply import _apply
+from .fleet import _fleet
 from .importing import _urls_import, read_rows
 from .session import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, DEFAULT_CONCURRENCY, UsageError
 from .stats import SPANS, _stats
@@ -98,6 +99,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--no-cache", action="store_true", help="ask the database, not the API's cache"
     )
     stats.set_defaults(run=_stats)
+
+    fleet = commands.add_parser(
+        "fleet",
+        parents=[connection],
+        help="the fleet's shard streams, dead letters and newest planner slots, from the API",
+    )
+    fleet.add_argument("--limit", type=int, default=10, help="newest slots shown (default 10)")
+    fleet.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    fleet.set_defaults(run=_fleet)
 
     apply = commands.add_parser(
         "apply",

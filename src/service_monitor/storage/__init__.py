@@ -139,6 +139,9 @@ class ScheduleStore(Protocol):
     async def finish_plan_slot(self, slot_ms: int, state: SlotState, finished_at: int) -> None:
         """Mark a PLANNED slot DONE or FAILED (a slot already finished stays as it is)."""
 
+    async def recent_plan_slots(self, limit: int) -> list[PlanSlot]:
+        """The newest slots, newest first."""
+
     async def plan_slot_counts(self) -> dict[SlotState, int]:
         """How many slots are in each state (every state present)."""
 

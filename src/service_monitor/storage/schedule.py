@@ -156,6 +156,12 @@ class ScheduleSQL(SQLBase):
             (state.value, finished_at, slot_ms, SlotState.PLANNED.value),
         )
 
+    async def recent_plan_slots(self, limit: int) -> list[PlanSlot]:
+        rows = await self.fetch(
+            f"SELECT {_SLOT_COLUMNS} FROM plan_slots ORDER BY slot_ms DESC LIMIT ?", (limit,)
+        )
+        return [_slot(row) for row in rows]
+
     async def plan_slot_counts(self) -> dict[SlotState, int]:
         rows = await self.fetch("SELECT state, COUNT(*) FROM plan_slots GROUP BY state")
         counts = {state: 0 for state in SlotState}
