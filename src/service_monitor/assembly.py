@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .compute.importer import import_monitors_csv
 from .compute.schedule import start_scheduler
@@ -63,16 +63,23 @@ def build_app(
     services: Services | None = None,
     run_compute: bool = False,
     data_path: Path | None = None,
+    fleet: bool = False,
 ) -> FastAPI:
     """The API app; with `run_compute`, the same process also runs the cycles on their interval
-    (`service-monitor serve`), importing the CSV at `data_path` first. With RUN_DISPATCHER (the
+    (`service-monitor serve`), importing the CSV at `data_path` first; with `fleet` too, it runs
+    the fleet's planner every minute and a worker instead (`serve --fleet`), on Redis Streams
+    when Redis is set (other workers may join) or in process. With RUN_DISPATCHER (the
     default) it also sends the outbox's notifications (alerting/running.py says why here and not
     in the compute)."""
     from .api.app import create_app
 
-    hooks: list[StartHook] = [_compute_beside_the_api(data_path)] if run_compute else []
-    if settings.uses_redis:
+    hooks: list[StartHook] = []
+    if settings.uses_redis or (run_compute and fleet):
         hooks.append(_shard_queue_beside_the_api)
+    if run_compute:
+        hooks.append(
+            _fleet_beside_the_api(data_path) if fleet else _compute_beside_the_api(data_path)
+        )
     if settings.RUN_DISPATCHER:
         hooks.append(_dispatcher_beside_the_api)
     return create_app(settings, services=services, on_start=hooks)
@@ -116,13 +123,7 @@ async def run_dispatcher(settings: Settings, stop: asyncio.Event) -> None:
 def _compute_beside_the_api(data_path: Path | None) -> StartHook:
     async def start(services: Services, stack: AsyncExitStack) -> None:
         compute = build_compute(services)
-        if data_path is not None:
-            try:
-                await import_monitors_csv(
-                    services.storage, data_path, services.clock(), policy_for(services.settings)
-                )
-            except (Unavailable, OSError, ValueError) as exc:
-                raise StartupFailed(f"--data-path {data_path}: {exc}") from None
+        await _import_csv(services, data_path)
         scheduler = start_scheduler(compute, services.settings.CYCLE_INTERVAL)
         # Unwound last in, first out: the running cycle stops gracefully (no new probe,
         # SHUTDOWN_GRACE_SECONDS for those in flight, its checks stored and the cycle recorded),
@@ -130,6 +131,39 @@ def _compute_beside_the_api(data_path: Path | None) -> StartHook:
         # services close.
         stack.callback(scheduler.shutdown, wait=False)
         stack.push_async_callback(compute.stop)
+
+    return start
+
+
+async def _import_csv(services: Services, data_path: Path | None) -> None:
+    if data_path is None:
+        return
+    try:
+        await import_monitors_csv(
+            services.storage, data_path, services.clock(), policy_for(services.settings)
+        )
+    except (Unavailable, OSError, ValueError) as exc:
+        raise StartupFailed(f"--data-path {data_path}: {exc}") from None
+
+
+def _fleet_beside_the_api(data_path: Path | None) -> StartHook:
+    async def start(services: Services, stack: AsyncExitStack) -> None:
+        from .fleet.running import plan_forever, work_until
+
+        await _import_csv(services, data_path)
+        # _shard_queue_beside_the_api ran first and opened it.
+        queue = cast("ShardQueue", services.shard_queue)
+        stop = asyncio.Event()
+        planning = asyncio.create_task(plan_forever(services, queue, stop))
+        working = asyncio.create_task(work_until(services, queue, stop))
+
+        async def stopped() -> None:
+            # The worker stops taking shards and lets those in hand finish; the planner's tick
+            # in progress ends; both before the services close.
+            stop.set()
+            await asyncio.gather(planning, working, return_exceptions=True)
+
+        stack.push_async_callback(stopped)
 
     return start
 

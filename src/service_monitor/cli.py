@@ -63,7 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(f"service-monitor: --data-path: {exc}", file=sys.stderr)
             return 2
-    app = build_app(settings, run_compute=True, data_path=data_path)
+    app = build_app(settings, run_compute=True, data_path=data_path, fleet=args.fleet)
     _exit_0_on_sigterm()
     # A store or cache still unreachable after STARTUP_TIMEOUT ends this with one line and exit
     # code 1, from the app's lifespan (startup.fail_server_start).
@@ -286,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-path", type=Path, default=DEFAULT_DATA, help="CSV to import first")
     serve.add_argument("--no-data", action="store_true", help="import no CSV")
+    serve.add_argument(
+        "--fleet",
+        action="store_true",
+        help="run the fleet's planner (every minute, each monitor on its own interval) and a"
+        " worker instead of the whole-list cycle every CYCLE_INTERVAL",
+    )
     serve.set_defaults(run=_serve)
 
     api = commands.add_parser("api", help="the API alone (uvicorn)")
