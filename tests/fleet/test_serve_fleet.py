@@ -24,8 +24,10 @@ async def test_serve_with_the_fleet_probes_the_imported_monitors(
         # (1 chance in 1,440 it falls in the minute to come), so the worker probes at once
         # instead of waiting for it within the minute.
         env = {**deployment, "CYCLE_INTERVAL": "86400"}
-        command = (sys.executable, "-m", "service_monitor.cli", "serve", "--fleet")
-        command += ("--port", str(port), "--data-path", str(csv))
+        command = (
+            *(sys.executable, "-m", "service_monitor.cli", "serve", "--fleet"),
+            *("--port", str(port), "--data-path", str(csv)),
+        )
         async with running(*command, env=env, port=port) as base, httpx.AsyncClient() as client:
             monitors = (await client.get(f"{base}/urls/")).json()["items"]
             assert len(monitors) == 3

@@ -229,7 +229,9 @@ async def test_each_window_keeps_its_newest_two_generations(storage: Storage) ->
     await storage.roll_up(BASE + 1)  # an older time: nothing is stored twice or backwards
 
     assert isinstance(storage, SQLStorage)
-    rows = await storage.fetch("SELECT span, to_ms FROM window_bounds ORDER BY span, to_ms")
+    rows = await storage.fetch(
+        "SELECT span, to_ms FROM window_bounds WHERE span <> 0 ORDER BY span, to_ms"
+    )
     newest = [round((BASE + 2 * 600 + 1) * 1000), round((BASE + 3 * 600 + 1) * 1000)]
     assert rows == [(span.seconds, to) for span in Span for to in newest]
     stale = await storage.fetch("SELECT COUNT(*) FROM windows WHERE to_ms < ?", (newest[0],))

@@ -24,8 +24,9 @@ async def maintain(
     storage: MaintenanceStore, now: float, *, rollup_days: int, cycle_interval_s: float
 ) -> Maintained:
     """Roll up to the hour before `now` (and store the windows for the cycle interval to come),
-    then prune. Run it where no checks are being written (the
-    cycle lock held): a rollup counts the checks stored before its hour.
+    then prune. Checks may be written meanwhile, by any number of workers: add_checks and each
+    rollup take turns on the rollups' lock, so every check is counted once, by the rollup or as a
+    late check (storage/rollups.py). A writer waits at most one hour's rollup or one window.
 
     Raises StorageUnavailable; nothing is lost then, the next run catches up.
     """

@@ -18,6 +18,7 @@ from ..errors import StorageUnavailable
 from ..migrations import apply_migrations
 from .sql import SQLStorage
 from .statements import Executed, Row, Transaction
+from .windows import LOCK_SPAN
 
 _TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
@@ -285,6 +286,20 @@ class MySQLStorage(SQLStorage):
     ADD_TO_WINDOW = (
         "INSERT INTO windows (span, to_ms, monitor_id, success, fail) VALUES (?, ?, ?, ?, ?)"
         " ON DUPLICATE KEY UPDATE success = success + VALUES(success), fail = fail + VALUES(fail)"
+    )
+
+    # The rollups' lock (rollups.py) is one row of window_bounds, of span 0, which is no window
+    # (windows.LOCK_SPAN): add_checks reads it in share mode; a rollup upserts it, which locks it
+    # exclusively (and makes it the first time). A row, not a gap: a writer that comes while a
+    # rollup waits queues behind it, so a steady stream of writers never starves the rollups. Only
+    # until the first rollup makes the row do writers lock the gap where it goes instead, which
+    # does not queue: a schema version that inserts the row would close that too.
+    SHARE_ROLLUPS = (
+        f"SELECT span FROM window_bounds WHERE span = {LOCK_SPAN} AND to_ms = 0 LOCK IN SHARE MODE"
+    )
+    LOCK_ROLLUPS = (
+        "INSERT INTO window_bounds (span, to_ms, from_ms, success, fail)"
+        f" VALUES ({LOCK_SPAN}, 0, 0, 0, 0) ON DUPLICATE KEY UPDATE fail = fail"
     )
 
     # Only a duplicate key is ignored (a no-op update, rowcount 0), never another error, as

@@ -15,10 +15,28 @@ also what an hour or a day of history holds, so one table serves both.
 Rolled-up hours may have gaps (hours without checks are skipped, old ones pruned): H is then the
 next one there is, and the raw part from `since` grows only by hours that had no checks.
 
-The invariant that makes it exact: rollup(h) counts every stored check before h. `roll_up` adds
-hours only after their checks are written (the compute calls it after a cycle, under the cycle
-lock), and `add_checks` adds a late check (one older than the newest rolled-up hour) to every
-rollup after it, in the same transaction.
+The invariant that makes it exact: rollup(h) counts every stored check before h (and a stored
+window, windows.py, every stored check within its bounds), however checks and rollups interleave.
+`add_checks` adds a late check (one older than the newest rolled-up hour, or within a stored window)
+to every rollup after it and every window holding it, in the transaction that stores it; and the
+two take turns, so that each check is counted once, by whichever came second:
+
+- each transaction that rolls up an hour or stores a window takes the rollups' lock exclusively
+  before it reads anything (SQLStorage.LOCK_ROLLUPS), and holds it until it commits;
+- each add_checks transaction takes it shared as its first statement (SHARE_ROLLUPS), before it
+  inserts, and holds it until it commits.
+
+So every add_checks transaction runs wholly before or wholly after every rollup transaction: the
+rollup reads the checks of each one before it, committed; each one after it reads (after taking
+the lock) the hour or window it made, and adds its late checks there. On MySQL the lock is a row
+(window_bounds' span 0, which is no window): writers share it and never wait for each other,
+a rollup waits for the writers in flight, and writers that come meanwhile queue behind it (an
+add_checks waits at most one hour's rollup or one span's window). The lock is taken before the
+insert, not after: a rollup's INSERT ... SELECT reads with shared locks, and would wait for the
+rows of a writer waiting for it. On SQLite, BEGIN IMMEDIATE already makes every write transaction
+take turns, and the lock statements are empty. Either way `roll_up` may run while any number of
+processes write checks: nothing but the lock orders them (before the fleet, the compute called it
+under the cycle lock, after its cycle's checks were written).
 
 The top lists and the summary go one step further with stored windows (windows.py).
 
@@ -202,6 +220,11 @@ class Late:
     success: int
     fail: int
     success_latency_ms: int
+
+    def key(self) -> tuple[int, int]:
+        """The order add_checks adds late checks in, the same in every writer: by monitor, then
+        hour (so two writers late for the same monitors never lock rollups in opposite orders)."""
+        return self.monitor_id, self.hour
 
 
 def late_checks(rows: Sequence[Sequence[Any]], newest_hour: int) -> list[Late]:

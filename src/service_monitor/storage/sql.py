@@ -8,10 +8,11 @@ them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -44,7 +45,7 @@ from .maintenance_windows import WindowSQL
 from .outbox import OutboxSQL
 from .rollups import MS_PER_S, to_ms
 from .schedule import ScheduleSQL
-from .statements import Row, Transaction
+from .statements import Row, Statements, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,13 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
     # Add late checks to one monitor's row of a stored window: params (span, to_ms, monitor_id,
     # success, fail); the row is made when missing.
     ADD_TO_WINDOW: str
+    # The rollups' lock, which keeps add_checks and the rollups from interleaving (rollups.py):
+    # SHARE_ROLLUPS is the first statement of every add_checks transaction (shared: writers do not
+    # wait for each other) and LOCK_ROLLUPS the first of every transaction that rolls up an hour or
+    # stores a window (exclusive: it waits for the writers in flight, and writers arriving meanwhile
+    # wait for it). Empty where a write transaction already holds the whole database (SQLite).
+    SHARE_ROLLUPS: str
+    LOCK_ROLLUPS: str
 
     # -- per backend: fetch and execute (Statements), _transaction (SQLBase), close, and
     # cycle_lock (a lock of the server or of the OS, never a row, so that it dies with its
@@ -453,6 +461,8 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
         for attempt in (1, 2):
             try:
                 async with self._transaction() as tx:
+                    if self.SHARE_ROLLUPS:  # first: see rollups.py (before the insert: no deadlock)
+                        await tx.fetch(self.SHARE_ROLLUPS)
                     if planned:
                         # A shard delivered again (its worker was taken over) stores nothing twice.
                         rows = await self._not_stored_yet(tx, rows)
@@ -499,20 +509,28 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
         return kept
 
     async def _count_late_checks(self, tx: Transaction, rows: Sequence[Row]) -> None:
-        """Add checks made before what is already rolled up (rollups, stored windows) to it."""
-        # Read after the insert, so the answer includes any hour rolled up meanwhile.
+        """Add checks made before what is already rolled up (rollups, stored windows) to it.
+
+        The transaction holds the rollups' shared lock (SHARE_ROLLUPS) since its first statement:
+        no rollup or window is being made, and these reads (its snapshot starts at the first one)
+        see every one made before. Rows are changed in one order, by monitor and hour, then by
+        window and monitor, so concurrent late writers never lock them in opposite orders."""
         oldest_ms = min(int(row[1]) for row in rows)
         newest = (await tx.fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
         if newest is not None and oldest_ms < newest * rollups.HOUR_MS:
-            for late in rollups.late_checks(rows, int(newest)):
+            by_key = sorted(rollups.late_checks(rows, int(newest)), key=rollups.Late.key)
+            for late in by_key:
                 await tx.execute(
                     self.ADD_TO_ROLLUPS_AFTER,
                     (late.monitor_id, late.success, late.fail, late.success_latency_ms, late.hour),
                 )
-        for bounds in await tx.fetch(windows.WINDOW_BOUNDS_SQL + " WHERE to_ms > ?", (oldest_ms,)):
+        stored = await tx.fetch(
+            windows.WINDOW_BOUNDS_SQL + " AND to_ms > ? ORDER BY span, to_ms", (oldest_ms,)
+        )
+        for bounds in stored:
             window = windows.WindowBounds(*(int(v) for v in bounds))
             counted = windows.late_for_window(rows, window)
-            for monitor_id, (ok, bad) in counted.items():
+            for monitor_id, (ok, bad) in sorted(counted.items()):
                 await tx.execute(
                     self.ADD_TO_WINDOW, (window.span, window.to_ms, monitor_id, ok, bad)
                 )
@@ -655,8 +673,10 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
         success, fail = rows[0] if rows else (None, None)
         return Counts(success=int(success or 0), fail=int(fail or 0))
 
-    async def _edges(self, since_ms: int) -> rollups.Edges | None:
-        rows = await self.fetch(rollups.EDGES_SQL, (rollups.first_hour_from(since_ms),))
+    async def _edges(self, since_ms: int, db: Statements | None = None) -> rollups.Edges | None:
+        rows = await (self if db is None else db).fetch(
+            rollups.EDGES_SQL, (rollups.first_hour_from(since_ms),)
+        )
         return rollups.edges(since_ms, rows[0])
 
     # -- rollups and retention --
@@ -665,78 +685,113 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
         await self._store_windows(to_ms(now), to_ms(lead_s))
         return added
 
+    @contextlib.asynccontextmanager
+    async def _rollup_transaction(self) -> AsyncIterator[Transaction]:
+        """A transaction that makes rollups or windows: it takes the rollups' exclusive lock
+        first, so its reads see every add_checks that began before it, and none that has not
+        ended (rollups.py)."""
+        async with self._transaction() as tx:
+            if self.LOCK_ROLLUPS:
+                await tx.execute(self.LOCK_ROLLUPS)
+            yield tx
+
     async def _store_windows(self, now_ms: int, lead_ms: int) -> None:
         """Store every window's counts per monitor as they stand at `now_ms`, starting `lead_ms`
         later than a window ending now would, so that requests until the next cycle start near
         it; then drop the generation before the previous one (the previous one stays for a
-        request that read its bounds a moment ago)."""
+        request that read its bounds a moment ago). One transaction per span, under the
+        rollups' lock: add_checks waits for one span at a time."""
         for span in Span:
-            newest = await self.fetch(
-                "SELECT MAX(to_ms) FROM window_bounds WHERE span = ?", (span.seconds,)
+            # Unlocked first: storing nothing needs no lock, and checks written meanwhile cannot
+            # make a window due.
+            if not await self._window_due(self, span, now_ms):
+                continue
+            async with self._rollup_transaction() as tx:
+                if await self._window_due(tx, span, now_ms):
+                    await self._store_window(tx, span, now_ms, lead_ms)
+
+    async def _window_due(self, db: Statements, span: Span, now_ms: int) -> bool:
+        newest = await db.fetch(
+            "SELECT MAX(to_ms) FROM window_bounds WHERE span = ?", (span.seconds,)
+        )
+        # Not when already stored as of now or later.
+        return newest[0][0] is None or int(newest[0][0]) < now_ms
+
+    async def _store_window(self, tx: Transaction, span: Span, now_ms: int, lead_ms: int) -> None:
+        """Rows, bounds and totals appear together, and the stale generations go with them."""
+        from_ms = now_ms - span.seconds * MS_PER_S + lead_ms
+        parts, params = rollups.per_monitor_parts(from_ms, now_ms, await self._edges(from_ms, tx))
+        await tx.execute(
+            "INSERT INTO windows (span, to_ms, monitor_id, success, fail)"
+            f" SELECT ?, ?, monitor_id, SUM(s), SUM(f) FROM ({parts}) p"
+            " GROUP BY monitor_id HAVING SUM(s) <> 0 OR SUM(f) <> 0",
+            (span.seconds, now_ms, *params),
+        )
+        totals = await tx.fetch(
+            "SELECT COALESCE(SUM(success), 0), COALESCE(SUM(fail), 0) FROM windows"
+            " WHERE span = ? AND to_ms = ?",
+            (span.seconds, now_ms),
+        )
+        await tx.execute(
+            "INSERT INTO window_bounds (span, to_ms, from_ms, success, fail)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (span.seconds, now_ms, from_ms, int(totals[0][0]), int(totals[0][1])),
+        )
+        stale = await tx.fetch(
+            "SELECT to_ms FROM window_bounds WHERE span = ? ORDER BY to_ms DESC LIMIT 10 OFFSET 2",
+            (span.seconds,),
+        )
+        for (to_ms_stale,) in stale:
+            await tx.execute(
+                "DELETE FROM window_bounds WHERE span = ? AND to_ms = ?",
+                (span.seconds, to_ms_stale),
             )
-            if newest[0][0] is not None and int(newest[0][0]) >= now_ms:
-                continue  # already stored as of now or later
-            from_ms = now_ms - span.seconds * MS_PER_S + lead_ms
-            parts, params = rollups.per_monitor_parts(from_ms, now_ms, await self._edges(from_ms))
-            async with self._transaction() as tx:  # rows, bounds and totals appear together
-                await tx.execute(
-                    "INSERT INTO windows (span, to_ms, monitor_id, success, fail)"
-                    f" SELECT ?, ?, monitor_id, SUM(s), SUM(f) FROM ({parts}) p"
-                    " GROUP BY monitor_id HAVING SUM(s) <> 0 OR SUM(f) <> 0",
-                    (span.seconds, now_ms, *params),
-                )
-                totals = await tx.fetch(
-                    "SELECT COALESCE(SUM(success), 0), COALESCE(SUM(fail), 0) FROM windows"
-                    " WHERE span = ? AND to_ms = ?",
-                    (span.seconds, now_ms),
-                )
-                await tx.execute(
-                    "INSERT INTO window_bounds (span, to_ms, from_ms, success, fail)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (span.seconds, now_ms, from_ms, int(totals[0][0]), int(totals[0][1])),
-                )
-            stale = await self.fetch(
-                "SELECT to_ms FROM window_bounds WHERE span = ? ORDER BY to_ms DESC LIMIT 10 OFFSET 2",
-                (span.seconds,),
+            await tx.execute(
+                "DELETE FROM windows WHERE span = ? AND to_ms = ?", (span.seconds, to_ms_stale)
             )
-            for (to_ms_stale,) in stale:
-                async with self._transaction() as tx:
-                    await tx.execute(
-                        "DELETE FROM window_bounds WHERE span = ? AND to_ms = ?",
-                        (span.seconds, to_ms_stale),
-                    )
-                    await tx.execute(
-                        "DELETE FROM windows WHERE span = ? AND to_ms = ?",
-                        (span.seconds, to_ms_stale),
-                    )
 
     async def _roll_up_hours(self, now_ms: int) -> int:
+        """Roll up each hour before the one of `now_ms` that has checks, one transaction per hour
+        under the rollups' lock: add_checks waits for one hour at a time."""
         target = rollups.hour_of(now_ms)
-        newest = (await self.fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
         added = 0
-        if newest is None:
-            oldest = (await self.fetch(rollups.NEXT_CHECK_SQL, (0, 0)))[0][0]
-            if oldest is None or rollups.hour_of(int(oldest)) > target:
-                return 0  # no check before the target hour yet: nothing to roll up
-            # Nothing was made before the oldest check's hour: its rollup is all zeros, no rows.
-            newest = rollups.hour_of(int(oldest))
-            await self.execute("INSERT INTO rollup_hours (hour) VALUES (?)", (newest,))
-            added = 1
-        previous = int(newest)
-        while previous < target:
-            from_ms = previous * rollups.HOUR_MS
-            upcoming = (await self.fetch(rollups.NEXT_CHECK_SQL, (from_ms, from_ms)))[0][0]
-            if upcoming is None or rollups.hour_of(int(upcoming)) >= target:
-                break  # no check before the target hour: nothing new to roll up
-            hour = rollups.hour_of(int(upcoming)) + 1
-            async with self._transaction() as tx:  # rows and their hour appear together
-                await tx.execute(
-                    rollups.ROLL_UP_HOUR_SQL, (hour, previous, from_ms, hour * rollups.HOUR_MS)
-                )
+        # Unlocked first: rolling up nothing needs no lock, and checks written meanwhile are
+        # rolled up next time (a late one is added to the hours rolled up by then).
+        while await self._next_hour(self, target) is not None:
+            async with self._rollup_transaction() as tx:
+                upcoming = await self._next_hour(tx, target)
+                if upcoming is None:
+                    break
+                previous, hour = upcoming
+                if previous is not None:
+                    from_ms = previous * rollups.HOUR_MS
+                    await tx.execute(
+                        rollups.ROLL_UP_HOUR_SQL,
+                        (hour, previous, from_ms, hour * rollups.HOUR_MS),
+                    )
                 await tx.execute("INSERT INTO rollup_hours (hour) VALUES (?)", (hour,))
             added += 1
-            previous = hour
         return added
+
+    async def _next_hour(self, db: Statements, target: int) -> tuple[int | None, int] | None:
+        """(the newest rolled-up hour, the next hour to roll up) before `target`, None when there
+        is none. The first is None when nothing is rolled up yet: the oldest check's hour comes
+        first, with no rows (nothing was made before it, its rollup is all zeros)."""
+        newest = (await db.fetch("SELECT MAX(hour) FROM rollup_hours"))[0][0]
+        if newest is None:
+            oldest = (await db.fetch(rollups.NEXT_CHECK_SQL, (0, 0)))[0][0]
+            if oldest is None or rollups.hour_of(int(oldest)) > target:
+                return None  # no check before the target hour yet: nothing to roll up
+            return None, rollups.hour_of(int(oldest))
+        previous = int(newest)
+        if previous >= target:
+            return None
+        from_ms = previous * rollups.HOUR_MS
+        upcoming = (await db.fetch(rollups.NEXT_CHECK_SQL, (from_ms, from_ms)))[0][0]
+        if upcoming is None or rollups.hour_of(int(upcoming)) >= target:
+            return None  # no check before the target hour: nothing new to roll up
+        # The hours between without checks are skipped: their rollups would repeat this one.
+        return previous, rollups.hour_of(int(upcoming)) + 1
 
     async def prune(self, now: float, *, rollup_days: int, batch: int = 5000) -> PruneReport:
         return await retention.prune(self, now, rollup_days=rollup_days, batch=batch)

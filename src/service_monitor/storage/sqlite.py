@@ -244,6 +244,9 @@ class SQLiteStorage(SQLStorage):
         " ON CONFLICT (span, to_ms, monitor_id) DO UPDATE SET"
         " success = success + excluded.success, fail = fail + excluded.fail"
     )
+    # No rollups' lock: BEGIN IMMEDIATE already makes add_checks and the rollups take turns.
+    SHARE_ROLLUPS = ""
+    LOCK_ROLLUPS = ""
 
     # ON CONFLICT on the key alone, not INSERT OR IGNORE, which would also ignore a NOT NULL
     # violation.

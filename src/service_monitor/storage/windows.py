@@ -45,7 +45,11 @@ MAX_MS = 2**62  # later than any check, so a range "from t on" has an upper boun
 WINDOW_REACH_MS = HOUR_MS
 
 
-WINDOW_BOUNDS_SQL = "SELECT span, to_ms, from_ms, success, fail FROM window_bounds"
+# A row of span LOCK_SPAN is no window: MySQL's rollups' lock (SQLStorage.LOCK_ROLLUPS).
+LOCK_SPAN = 0
+WINDOW_BOUNDS_SQL = (
+    f"SELECT span, to_ms, from_ms, success, fail FROM window_bounds WHERE span <> {LOCK_SPAN}"
+)
 
 
 def nearest_window(bounds: Sequence[Sequence[Any]], since_ms: int) -> WindowBounds | None:
