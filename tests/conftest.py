@@ -195,6 +195,7 @@ async def open_mysql_storage(settings: Settings) -> MySQLStorage:
         "region_health",
     ):
         await storage.execute(f"TRUNCATE TABLE {table}")
+    await storage.execute(MySQLStorage.LOCK_ROLLUPS)  # the lock row schema version 7 makes
     return storage
 
 

@@ -235,6 +235,10 @@ MIGRATIONS: list[list[str]] = [
             checked_at BIGINT NOT NULL,
             PRIMARY KEY (monitor_id, region)
         ) {_TABLE_OPTIONS}""",
+        # The rollups' lock row (SHARE_ROLLUPS below), made now so that writers lock a row from
+        # the start, never the gap where it goes.
+        "INSERT INTO window_bounds (span, to_ms, from_ms, success, fail) VALUES (0, 0, 0, 0, 0)"
+        " ON DUPLICATE KEY UPDATE fail = fail",
     ],
 ]
 
@@ -290,10 +294,8 @@ class MySQLStorage(SQLStorage):
 
     # The rollups' lock (rollups.py) is one row of window_bounds, of span 0, which is no window
     # (windows.LOCK_SPAN): add_checks reads it in share mode; a rollup upserts it, which locks it
-    # exclusively (and makes it the first time). A row, not a gap: a writer that comes while a
-    # rollup waits queues behind it, so a steady stream of writers never starves the rollups. Only
-    # until the first rollup makes the row do writers lock the gap where it goes instead, which
-    # does not queue: a schema version that inserts the row would close that too.
+    # exclusively (schema version 7 makes it). A row, not a gap: a writer that comes while a
+    # rollup waits queues behind it, so a steady stream of writers never starves the rollups.
     SHARE_ROLLUPS = (
         f"SELECT span FROM window_bounds WHERE span = {LOCK_SPAN} AND to_ms = 0 LOCK IN SHARE MODE"
     )
