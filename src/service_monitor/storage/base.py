@@ -40,6 +40,11 @@ class SQLBase(Statements, abc.ABC):
     # The Settings' REGIONS (open_storage sets them), for monitors that name none.
     default_regions: tuple[str, ...] = (DEFAULT_REGION,)
 
+    def _is_deadlock(self, error: BaseException) -> bool:
+        """Whether `error` (or what it was raised from) is the server giving up a transaction
+        that deadlocked with another: rolled back whole, it may simply be run again."""
+        return False
+
     @abc.abstractmethod
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:
         """Statements run through the yielded Transaction commit together when the block ends, or

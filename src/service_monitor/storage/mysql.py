@@ -243,6 +243,7 @@ MIGRATIONS: list[list[str]] = [
 ]
 
 _UNKNOWN_DATABASE = 1049  # ER_BAD_DB_ERROR
+_DEADLOCK = 1213  # ER_LOCK_DEADLOCK: the server rolled the whole transaction back
 _MIGRATION_LOCK = "service_monitor.migrate"
 _MIGRATION_LOCK_WAIT_S = 60
 
@@ -414,6 +415,12 @@ class MySQLStorage(SQLStorage):
                 await connection.commit()
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"database {self._where} failed: {exc!r}") from exc
+
+    def _is_deadlock(self, error: BaseException) -> bool:
+        cause = error.__cause__ if isinstance(error, StorageUnavailable) else error
+        return isinstance(cause, mysql_errors.OperationalError) and bool(
+            cause.args and cause.args[0] == _DEADLOCK
+        )
 
     @asynccontextmanager
     async def cycle_lock(self) -> AsyncIterator[bool]:

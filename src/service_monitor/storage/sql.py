@@ -8,9 +8,11 @@ them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
+import random
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -18,7 +20,7 @@ from typing import Any
 
 from ..check_spec import DEFAULT_CHECK, CheckSpec, ValidationError, monitor_key
 from ..due import split_regions
-from ..errors import DuplicateURL, MonitorNotFound
+from ..errors import DuplicateURL, MonitorNotFound, StorageUnavailable
 from ..models import (
     MAX_DETAIL_LENGTH,
     Bucket,
@@ -58,6 +60,8 @@ _CHECK_COLUMNS = (
     " tls_expires_at, region, due_at"
 )
 _INSERT_CHECK = f"INSERT INTO checks ({_CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# Tries of one add_checks transaction: a duplicate key once, and deadlocks.
+_ADD_CHECKS_ATTEMPTS = 4
 # Where a check's row holds its region and due time (see _CHECK_COLUMNS).
 _REGION, _DUE_AT = 9, 10
 # A cut detail ends in this, so a reader knows there was more.
@@ -458,7 +462,8 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
             for c in checks
         ]
         planned = any(row[_DUE_AT] is not None for row in rows)
-        for attempt in (1, 2):
+        duplicates_seen = False
+        for attempt in range(1, _ADD_CHECKS_ATTEMPTS + 1):
             try:
                 async with self._transaction() as tx:
                     if self.SHARE_ROLLUPS:  # first: see rollups.py (before the insert: no deadlock)
@@ -476,8 +481,15 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
             except self.DUPLICATE_KEY_ERRORS:
                 # Another worker stored one of these keys between our read and our insert (the
                 # unique key refused it, and the transaction is rolled back): read again.
-                if attempt == 2 or not planned:
+                if duplicates_seen or not planned or attempt == _ADD_CHECKS_ATTEMPTS:
                     raise
+                duplicates_seen = True
+            except StorageUnavailable as exc:
+                # Two batches of monitors new to monitor_health can deadlock on the gap their rows
+                # go in (MySQL rolls one back whole): run it again, a moment later.
+                if not self._is_deadlock(exc) or attempt == _ADD_CHECKS_ATTEMPTS:
+                    raise
+                await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
 
     @staticmethod
     async def _not_stored_yet(tx: Transaction, rows: Sequence[Row]) -> list[Row]:
