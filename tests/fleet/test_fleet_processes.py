@@ -295,3 +295,50 @@ class _NoIntake:
 
     async def depth(self) -> int:
         return 0
+
+
+async def test_a_planner_killed_is_carried_on_by_the_next_one(fleet_env: dict[str, str]) -> None:
+    # A default interval of a day: the new monitors' due times are past, probed at once.
+    env = {**fleet_env, "CYCLE_INTERVAL": "86400"}
+    settings = load_settings(**_settings_of(env))
+    storage = await _store(env)
+    queue = await RedisShardQueue.open(settings)
+    try:
+        async with counted_targets(delay=0.05) as (base, probes), workers(2, env):
+            ids = await _monitors(storage, base)
+            planner = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "service_monitor.cli", "plan",
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            slot = None
+            for _ in range(300):  # its first tick plans the current minute
+                planned = await storage.open_plan_slots()
+                if planned:
+                    slot = planned[0].slot_ms
+                    break
+                await asyncio.sleep(0.1)
+            assert slot is not None, "the planner planned nothing in 30 s"
+            planner.send_signal(signal.SIGKILL)  # its cycle lock dies with its connection
+            await planner.wait()
+            await _until_done(queue, slot, 60)
+            # The next planner takes the lock at once and finishes the slot the first one planned.
+            code, output = await _run_planner(env)
+            assert code == 0, output
+            finished = await storage.get_plan_slot(slot)
+            assert finished is not None
+            assert finished.state.value == "done"
+            await _stored_once_each(storage, ids)
+            assert sorted(probes.values()) == [1] * MONITORS
+    finally:
+        await queue.close()
+        await storage.close()
+
+
+async def _run_planner(env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service_monitor.cli", "plan", "--once",
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
