@@ -8,10 +8,10 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings, settings_or_exit
 from .errors import Unavailable
@@ -120,16 +120,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        _stop_on_signals(stop)
         log.info("dispatcher started (every %g s)", settings.DISPATCH_INTERVAL)
         await run_dispatcher(settings, stop)
         log.info("dispatcher stopped")
         return 0
 
+    return _run_or_1(run())
+
+
+def _run_or_1(main: Coroutine[Any, Any, int]) -> int:
+    """Run a command's coroutine; a backend it cannot use is one line and exit code 1."""
     try:
-        return asyncio.run(run())
+        return asyncio.run(main)
     except (Unavailable, StartupFailed) as exc:
         log.error("cannot run: %s", exc)
         return 1
@@ -172,11 +175,7 @@ def _worker(args: argparse.Namespace) -> int:
         )
         return 0
 
-    try:
-        return asyncio.run(run())
-    except (Unavailable, StartupFailed) as exc:
-        log.error("cannot run: %s", exc)
-        return 1
+    return _run_or_1(run())
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -207,11 +206,7 @@ def _plan(args: argparse.Namespace) -> int:
             await plan_forever(services, queue, stop, emf=emf)
             return 0
 
-    try:
-        return asyncio.run(run())
-    except (Unavailable, StartupFailed) as exc:
-        log.error("cannot run: %s", exc)
-        return 1
+    return _run_or_1(run())
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -258,7 +253,8 @@ def _cleanup(args: argparse.Namespace) -> int:
         pruned = done.pruned
         print(
             f"rolled up {done.hours_rolled_up} hours; removed {pruned.checks} raw checks,"
-            f" {pruned.rollups} rollup rows, {pruned.cycles} cycle records"
+            f" {pruned.rollups} rollup rows, {pruned.cycles} cycle records,"
+            f" {pruned.incidents} incidents, {pruned.notifications} notifications"
             f" in {pruned.batches} batches (longest {pruned.longest_batch_s:.3f} s)"
         )
         return 0

@@ -38,12 +38,15 @@ async def maintain(
     done = Maintained(hours, pruned, time.perf_counter() - started)
     if hours or pruned.batches:
         log.info(
-            "maintenance: %d hours rolled up; removed %d raw checks, %d rollup rows and %d cycle"
-            " records in %d batches (longest %.3f s); %.2f s in all",
+            "maintenance: %d hours rolled up; removed %d raw checks, %d rollup rows, %d cycle"
+            " records, %d incidents and %d notifications in %d batches (longest %.3f s);"
+            " %.2f s in all",
             hours,
             pruned.checks,
             pruned.rollups,
             pruned.cycles,
+            pruned.incidents,
+            pruned.notifications,
             pruned.batches,
             pruned.longest_batch_s,
             done.duration_s,
