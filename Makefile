@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats bench-load bench-dashboard bench-add-checks bench-storm clean
+.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats bench-load bench-dashboard bench-add-checks bench-storm bench-queue clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,7 @@ format: $(STAMP)
 ## make bench-load: wrk on the API (2 workers) for 60 s, cached and uncached statistics and POSTs,
 ## with compute cycles at the same time (BENCH_ARGS=--quick: 15 s on 1,000 URLs, about a minute).
 ## Like bench-stats it needs wrk (apt-get install -y wrk) and MariaDB + Redis on 127.0.0.1.
-bench: bench-driver bench-add-checks bench-compute bench-storm bench-stats bench-load bench-dashboard
+bench: bench-driver bench-add-checks bench-compute bench-storm bench-stats bench-load bench-dashboard bench-queue
 
 bench-driver: $(STAMP)
 	$(BIN)/python bench/bench_mysql_driver.py
@@ -76,6 +76,13 @@ bench-load: $(STAMP)
 ## 10,000 monitors with 30 days of checks, on MariaDB + Redis and on the embedded store.
 bench-dashboard: $(STAMP)
 	$(BIN)/python bench/bench_dashboard.py $(BENCH_ARGS)
+
+## make bench-queue: the fleet's shard queue (RedisShardQueue) against taskiq-redis's RedisStreamBroker
+## and a list queue on the Redis at 127.0.0.1:6379 (keys bench-queue:*, removed after): 10,000 shards
+## published then consumed by 1 and 4 consumers, medians of 3 runs, about 12 minutes
+## (BENCH_ARGS=--quick: 1,000 shards, one run, about a minute). Written up in docs/fleet-queue-choice.md.
+bench-queue: $(STAMP)
+	$(BIN)/python bench/bench_queue.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
