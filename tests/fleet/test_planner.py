@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
+from service_monitor.compute.prober import open_probe_sessions
 from service_monitor.due import SLOT_MS, SlotState, slot_of
 from service_monitor.errors import QueueUnavailable
 from service_monitor.fleet.local import LocalShardQueue
 from service_monitor.fleet.planner import Planner
 from service_monitor.fleet.queue import ShardQueue
-from service_monitor.fleet.shards import Shard
+from service_monitor.fleet.shards import Delivery, Shard
 from service_monitor.fleet.worker import FleetWorker
 from service_monitor.models import CycleOutcome
 from service_monitor.services import Services
@@ -153,6 +154,35 @@ async def test_a_slot_past_its_deadline_is_failed_and_maintained(
     assert slot.state is SlotState.FAILED
     [record] = await services.storage.recent_cycles(1)
     assert (record.outcome, record.probed) == (CycleOutcome.FAILED, 3)
+    # The monitors no worker probed are due at once: the next slot plans them again.
+    assert len(await services.storage.due_monitors(ticked.slot_ms + SLOT_MS)) == 3
+
+
+async def test_only_the_monitors_a_failed_slot_did_not_check_are_planned_again(
+    services: Services, services_queue: ShardQueue, base_url: str, clock: FakeClock
+) -> None:
+    ids = await _monitors(services, base_url, 20)
+    planner = _planner(services, services_queue, SHARD_DEADLINE=5.0)
+    planned = await planner.tick()
+    assert planned is not None
+    # One shard of two is worked, then every worker is gone past the deadline.
+    [first] = await services_queue.take("local", "w1", 1, 0.5)
+    worked = await _work_one(services, services_queue, first)
+    clock.advance(SLOT_MS / 1000 + 10.0)
+    ticked = await planner.tick(plan=False)
+    assert ticked is not None
+    assert ticked.finished == ((planned.slot_ms, SlotState.FAILED),)
+    due_again = {m.id for m in await services.storage.due_monitors(ticked.slot_ms + SLOT_MS)}
+    assert due_again == set(ids) - worked
+
+
+async def _work_one(services: Services, queue: ShardQueue, delivery: Delivery) -> set[int]:
+    """Probe and store one shard as a worker does, and acknowledge it; its monitors' ids."""
+    settings = services.settings.model_copy(update={"TIMEOUT": 2.0})
+    worker = FleetWorker(services.storage, queue, settings, wait_for_due=False)
+    async with open_probe_sessions(settings) as sessions:
+        await worker._work(sessions, delivery)
+    return {monitor_id for monitor_id, _ in delivery.shard.items}
 
 
 async def test_a_shard_delivered_too_often_goes_to_the_dead_letters(

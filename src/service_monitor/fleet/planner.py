@@ -189,7 +189,32 @@ class Planner:
             published,
         )
 
+    async def _replan_missed(self, planned: PlanSlot) -> int:
+        """Make the monitors of a failed slot that no worker stored a check for due at once, so
+        the next slot probes them instead of leaving them to their next due time."""
+        due = await self.storage.planned_in(planned.slot_ms)
+        end = planned.slot_ms + SLOT_MS
+        default_ms = self.settings.CYCLE_INTERVAL * 1000
+        keys = [
+            (
+                m.id,
+                due_in_slot(m.id, default_ms if m.interval_s is None else m.interval_s * 1000, end),
+            )
+            for m in due
+        ]
+        missed = await self.storage.unchecked(keys)
+        if missed:
+            await self.storage.due_now(missed)
+            log.warning(
+                "slot %d: %d monitors without a check are planned again in the next slot",
+                planned.slot_ms,
+                len(missed),
+            )
+        return len(missed)
+
     async def _maintain(self, planned: PlanSlot, state: SlotState, now_ms: int) -> None:
+        if state is SlotState.FAILED:
+            await self._replan_missed(planned)
         await self.storage.finish_plan_slot(planned.slot_ms, state, now_ms)
         await self.queue.forget_slot(planned.slot_ms)
         outcome = CycleOutcome.DONE if state is SlotState.DONE else CycleOutcome.FAILED

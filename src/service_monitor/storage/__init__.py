@@ -131,6 +131,12 @@ class ScheduleStore(Protocol):
         in ms) as planned in it, each next due at its first due time at or after the slot's end
         (due.next_due). False, changing nothing, when the slot was recorded already."""
 
+    async def unchecked(self, due: Sequence[tuple[int, int]]) -> list[int]:
+        """Of (monitor id, due time in ms) pairs, the monitors no region stored a check for."""
+
+    async def due_now(self, monitor_ids: Sequence[int]) -> None:
+        """Make these monitors due at once: the next slot plans them."""
+
     async def open_plan_slots(self) -> list[PlanSlot]:
         """The slots still PLANNED, oldest first."""
 

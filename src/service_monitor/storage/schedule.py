@@ -110,6 +110,35 @@ class ScheduleSQL(SQLBase):
                     (after_ms, after_ms, *slot_param, *chunk),
                 )
 
+    async def unchecked(self, due: Sequence[tuple[int, int]]) -> list[int]:
+        """Of (monitor id, due time) pairs, the monitors with no check stored for that due time
+        from any region, by id."""
+        wanted = dict(due)
+        found: set[int] = set()
+        pairs = sorted(wanted.items())
+        for start in range(0, len(pairs), 500):
+            chunk = pairs[start : start + 500]
+            rows = await self.fetch(
+                f"SELECT DISTINCT monitor_id, due_at FROM checks WHERE monitor_id IN"
+                f" ({marks(len(chunk))}) AND due_at >= ? AND due_at <= ?",
+                (
+                    *(monitor_id for monitor_id, _ in chunk),
+                    min(d for _, d in chunk),
+                    max(d for _, d in chunk),
+                ),
+            )
+            found.update(int(m) for m, d in rows if wanted.get(int(m)) == int(d))
+        return sorted(set(wanted) - found)
+
+    async def due_now(self, monitor_ids: Sequence[int]) -> None:
+        """Make these monitors due at once (the next slot plans them)."""
+        async with self._transaction() as tx:
+            for chunk in chunks(list(monitor_ids)):
+                await tx.execute(
+                    f"UPDATE monitors SET next_due_at = NULL WHERE id IN ({marks(len(chunk))})",
+                    chunk,
+                )
+
     # -- the planner's slots --
     async def record_plan(self, slot: PlanSlot, ids_by_interval: dict[int, list[int]]) -> bool:
         """Record a planned slot and, in the same transaction, mark its monitors (by interval, ms)
