@@ -271,7 +271,7 @@ def test_each_bad_entry_is_named_by_the_line_of_its_bad_value(tmp_path: Path) ->
         "12: assertions.1.body: regex '(unclosed' does not compile: missing ) at position 9",
         "15: name: 'a' is given twice (first on line 3); apply tells monitors apart by name",
         "17: colour: unknown field; a monitor has: name, url, request, assertions,"
-        " degraded_after_ms, failure_threshold, success_threshold, channels",
+        " degraded_after_ms, failure_threshold, success_threshold, channels, interval, regions",
         "18: name: required",
         "21: request.headers.Authorization: environment variable MISSING_TOKEN is not set",
         "26: assertions: a HEAD answer has no body: body and json assertions need another method",

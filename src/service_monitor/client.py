@@ -113,6 +113,20 @@ class Monitor:
     success_threshold: int | None = None
     thresholds: tuple[int, int] | None = None  # (failure, success) in effect
     channels: tuple[str, ...] = ()  # names of the channels it names; (): the defaults
+    interval: int | None = None  # seconds between two checks in effect (None: not told)
+    interval_is_default: bool = True  # it follows the server's CYCLE_INTERVAL
+    regions: tuple[str, ...] = ()  # the regions it is probed from, in effect
+    regions_are_default: bool = True  # it names none: probed from every region
+
+    @property
+    def own_interval(self) -> int | None:
+        """Its own interval; None: the default."""
+        return None if self.interval_is_default else self.interval
+
+    @property
+    def own_regions(self) -> tuple[str, ...] | None:
+        """Its own regions; None: every region."""
+        return None if self.regions_are_default else self.regions
 
 
 @dataclass(frozen=True)
@@ -127,6 +141,7 @@ class CheckResult:
     detail: str | None  # why it failed, one sentence; None for a success
     degraded: bool
     tls_expires_at: str | None  # ISO 8601, UTC; https answers only
+    region: str = "local"  # where it was made from
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,28 @@ class MonitorDetail:
     checks: list[CheckResult]
     counts: dict[str, WindowCount]
     tls_days_left: int | None
+    regions_status: list[RegionStatus] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RegionStatus:
+    """GET /urls/{id}'s `regions_status`: a region's newest check (of the past 2 days) and its
+    counts of the past day; `scheduled` is false for a region it is no longer probed from."""
+
+    region: str
+    scheduled: bool
+    last_check: CheckResult | None
+    day: WindowCount
+
+
+@dataclass(frozen=True)
+class Regions:
+    """GET /regions: the regions a monitor may name, and the intervals it may have."""
+
+    regions: tuple[str, ...]
+    default_interval: int
+    min_interval: int
+    max_interval: int
 
 
 @dataclass(frozen=True)
@@ -346,6 +383,10 @@ def _monitor(item: dict[str, Any]) -> Monitor:
             (int(thresholds["failure"]), int(thresholds["success"])) if thresholds else None
         ),
         channels=tuple(str(name) for name in item.get("channels") or ()),
+        interval=_int(item.get("interval")),
+        interval_is_default=bool(item.get("interval_is_default", True)),
+        regions=tuple(str(region) for region in item.get("regions") or ()),
+        regions_are_default=bool(item.get("regions_are_default", True)),
     )
 
 
@@ -490,6 +531,21 @@ def _check_result(item: dict[str, Any]) -> CheckResult:
         detail=item.get("detail"),
         degraded=bool(item.get("degraded", False)),
         tls_expires_at=item.get("tls_expires_at"),
+        region=str(item.get("region") or "local"),
+    )
+
+
+def _counts(item: dict[str, Any]) -> WindowCount:
+    return WindowCount(int(item["success"]), int(item["fail"]), int(item.get("degraded", 0)))
+
+
+def _region_status(item: dict[str, Any]) -> RegionStatus:
+    last = item.get("last_check")
+    return RegionStatus(
+        region=str(item["region"]),
+        scheduled=bool(item["scheduled"]),
+        last_check=None if last is None else _check_result(last),
+        day=_counts(item["day"]),
     )
 
 
@@ -622,12 +678,15 @@ class ApiClient:
         failure_threshold: int | None = None,
         success_threshold: int | None = None,
         channels: Sequence[str | int] = (),
+        interval: int | None = None,
+        regions: Sequence[str] | None = None,
     ) -> Monitor:
         """POST /urls/: the new monitor, with `check` (default: one GET, success below 400),
-        `owner`, its own thresholds (None: the defaults) and the channels it names (by name or
-        id; none: the default channels). A URL already monitored with the same check raises
+        `owner`, its own thresholds (None: the defaults), the channels it names (by name or
+        id; none: the default channels), its interval in seconds (None: CYCLE_INTERVAL) and its
+        regions (None: every region). A URL already monitored with the same check raises
         ApiError 409 whose `existing_id` is that monitor's id; a refused field (an unknown
-        channel), ApiError 422 naming it."""
+        channel or region), ApiError 422 naming it."""
         body: dict[str, Any] = {"name": name, "url": url}
         if check is not None and check != DEFAULT_CHECK:
             body |= check_fields(check)
@@ -639,6 +698,10 @@ class ApiClient:
             body["success_threshold"] = success_threshold
         if channels:
             body["channels"] = list(channels)
+        if interval is not None:
+            body["interval"] = interval
+        if regions is not None:
+            body["regions"] = list(regions)
         response = await self._request("POST", "/urls/", json=body)
         try:
             return _monitor(response.json())
@@ -651,16 +714,14 @@ class ApiClient:
         response = await self._request("GET", f"/urls/{monitor_id}")
         try:
             body = response.json()
-            counts = {
-                window: WindowCount(int(c["success"]), int(c["fail"]), int(c.get("degraded", 0)))
-                for window, c in body["counts"].items()
-            }
+            counts = {window: _counts(c) for window, c in body["counts"].items()}
             days = body.get("tls_days_left")
             return MonitorDetail(
                 monitor=_monitor(body),
                 checks=[_check_result(c) for c in body["checks"]],
                 counts=counts,
                 tls_days_left=None if days is None else int(days),
+                regions_status=[_region_status(r) for r in body.get("regions_status") or ()],
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise _unexpected(response, exc) from None
@@ -679,13 +740,16 @@ class ApiClient:
         failure_threshold: int | Unset | None = UNSET,
         success_threshold: int | Unset | None = UNSET,
         channels: Sequence[str | int] | None = None,
+        interval: int | Unset | None = UNSET,
+        regions: Sequence[str] | Unset | None = UNSET,
         dry_run: bool = False,
     ) -> Change:
         """PATCH /urls/{id}: change the fields given (None, or UNSET where None clears: left as
         they are). `check` sets request, assertions and degraded_after_ms at once. A secret
         header's value given as REDACTED keeps the stored one. A threshold set to None goes back
-        to the default; `channels` replaces the channels named ([]: the defaults). With
-        `dry_run`, nothing is written: the answer says what would change."""
+        to the default; `channels` replaces the channels named ([]: the defaults); `interval`
+        and `regions` set to None go back to CYCLE_INTERVAL and every region. With `dry_run`,
+        nothing is written: the answer says what would change."""
         body: dict[str, Any] = {}
         if name is not None:
             body["name"] = name
@@ -707,6 +771,10 @@ class ApiClient:
             body["success_threshold"] = success_threshold
         if channels is not None:
             body["channels"] = list(channels)
+        if not isinstance(interval, Unset):
+            body["interval"] = interval
+        if not isinstance(regions, Unset):
+            body["regions"] = None if regions is None else list(regions)
         params: dict[str, str | int] = {"dry_run": "true"} if dry_run else {}
         response = await self._request("PATCH", f"/urls/{monitor_id}", params=params, json=body)
         try:
@@ -718,6 +786,34 @@ class ApiClient:
     async def delete_url(self, monitor_id: int) -> None:
         """DELETE /urls/{id}: stop monitoring it (ApiError 404 when there is no such monitor)."""
         await self._request("DELETE", f"/urls/{monitor_id}")
+
+    async def checks(
+        self, monitor_id: int, *, region: str | None = None, limit: int = 20
+    ) -> list[CheckResult]:
+        """GET /urls/{id}/checks: its newest checks first, of every region or of `region` (an
+        unknown region is an ApiError 422 naming the known ones)."""
+        params: dict[str, str | int] = {"limit": limit}
+        if region is not None:
+            params["region"] = region
+        return await self._json(
+            "GET",
+            f"/urls/{monitor_id}/checks",
+            lambda body: [_check_result(c) for c in body["items"]],
+            params=params,
+        )
+
+    async def regions(self) -> Regions:
+        """GET /regions: the regions a monitor may name, and the intervals it may have."""
+
+        def parse(body: Any) -> Regions:
+            return Regions(
+                regions=tuple(str(r) for r in body["regions"]),
+                default_interval=int(body["default_interval"]),
+                min_interval=int(body["min_interval"]),
+                max_interval=int(body["max_interval"]),
+            )
+
+        return await self._json("GET", "/regions", parse)
 
     # --- alerting: channels, incidents, maintenance windows --------------------------------
 

@@ -129,6 +129,15 @@ class Counts:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionChecks:
+    """A monitor's checks from one region over a stretch of time: the newest, and their counts."""
+
+    region: str
+    last: Check
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
 class Bucket:
     """One monitor's checks in one stretch of time (an hour, a day): what a status strip or a
     latency chart draws."""

@@ -70,6 +70,8 @@ ENTRY_FIELDS = (
     "failure_threshold",
     "success_threshold",
     "channels",
+    "interval",
+    "regions",
 )
 FILE_FIELDS = ("owner", "monitors")
 
@@ -147,7 +149,8 @@ def expand_env(value: str, environ: Mapping[str, str]) -> str:
 def read_monitors_yaml(path: Path, environ: Mapping[str, str] | None = None) -> MonitorsFile:
     """The monitors file at `path`: `owner` (the label `apply` syncs by) and `monitors`, a list of
     {name, url, request, assertions, degraded_after_ms, failure_threshold, success_threshold,
-    channels} as the API takes them (channels by name).
+    channels, interval, regions} as the API takes them (channels by name; interval in seconds or
+    as 5m, 1h...).
 
     Header values are expanded from `environ` (default: the process's environment), so secrets
     need not sit in the file; a header set from a variable is marked secret. Each entry's

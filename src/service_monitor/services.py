@@ -23,6 +23,7 @@ from .storage import (
     HealthStore,
     MonitorStore,
     OutboxStore,
+    ScheduleStore,
     Storage,
     WindowStore,
 )
@@ -77,6 +78,11 @@ class Services:
 
     @property
     def windows(self) -> WindowStore:
+        return self.storage
+
+    # The fleet's (issue 17): each monitor's interval and regions.
+    @property
+    def schedule(self) -> ScheduleStore:
         return self.storage
 
     async def close(self) -> None:

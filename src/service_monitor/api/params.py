@@ -60,3 +60,12 @@ ForceParam = Annotated[
     BeforeValidator(_flag),
     Query(description="true: delete it even if monitors name it (they then use the defaults)"),
 ]
+RegionParam = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=32,
+        description="only the checks made from this region (one of REGIONS, GET /regions);"
+        " unset: every region",
+    ),
+]

@@ -40,7 +40,7 @@ from ..check_spec import (
     RequestSpec,
     validate_owner,
 )
-from ..due import PlanSlot, SlotState
+from ..due import MAX_INTERVAL_S, MIN_INTERVAL_S, PlanSlot, SlotState
 from ..models import (
     MAX_NAME_LENGTH,
     MAX_URL_LENGTH,
@@ -117,6 +117,14 @@ class _MonitorFieldRules(BaseModel):
     def _owner(cls, value: str | None) -> str | None:
         return validate_owner(value)
 
+    @field_validator("regions", check_fields=False)
+    @classmethod
+    def _regions(cls, value: list[str] | None) -> list[str] | None:
+        # Whether each is one of this deployment's REGIONS is the route's to say (it has them).
+        if value is not None and not value:
+            raise ValueError("must name at least one region; null: every region")
+        return value
+
 
 _FAILURE_DOC = (
     f"consecutive failed checks that make the monitor down, 1 to {MAX_THRESHOLD}; null: the"
@@ -131,6 +139,16 @@ _CHANNELS_DOC = (
     " (is_default); an unknown one is refused naming it"
 )
 MAX_MONITOR_CHANNELS = 50
+_INTERVAL_DOC = (
+    f"seconds between two checks, {MIN_INTERVAL_S} to {MAX_INTERVAL_S}; null: the default"
+    " (CYCLE_INTERVAL)"
+)
+_REGIONS_DOC = (
+    "the regions it is probed from, each one of this deployment's REGIONS (GET /regions); null:"
+    " every region; an unknown one is refused naming it"
+)
+MAX_MONITOR_REGIONS = 50
+RegionName = Annotated[str, Field(min_length=1, max_length=32)]
 ChannelRef = (
     Annotated[int, Field(ge=1, le=2**31 - 1)]
     | Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
@@ -163,6 +181,12 @@ class MonitorIn(_MonitorFieldRules):
     channels: list[ChannelRef] = Field(
         default_factory=list, max_length=MAX_MONITOR_CHANNELS, description=_CHANNELS_DOC
     )
+    interval: int | None = Field(
+        None, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S, description=_INTERVAL_DOC
+    )
+    regions: list[RegionName] | None = Field(
+        None, max_length=MAX_MONITOR_REGIONS, description=_REGIONS_DOC
+    )
 
 
 # Fields a PATCH may change, in the order `changed` lists them.
@@ -176,6 +200,8 @@ ChangedField = Literal[
     "failure_threshold",
     "success_threshold",
     "channels",
+    "interval",
+    "regions",
 ]
 PATCH_FIELDS: tuple[str, ...] = get_args(ChangedField)
 
@@ -219,6 +245,12 @@ class MonitorPatch(_MonitorFieldRules):
         max_length=MAX_MONITOR_CHANNELS,
         description=_CHANNELS_DOC,
     )
+    interval: int | None = Field(
+        None, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S, description=_INTERVAL_DOC
+    )
+    regions: list[RegionName] | None = Field(
+        None, max_length=MAX_MONITOR_REGIONS, description=_REGIONS_DOC
+    )
 
 
 class HealthOut(BaseModel):
@@ -257,6 +289,14 @@ class MonitorAlerting:
     channels: list[str]  # names of the channels it names
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleDefaults:
+    """What a monitor with no interval or regions of its own gets: CYCLE_INTERVAL and REGIONS."""
+
+    interval: int
+    regions: tuple[str, ...]
+
+
 class MonitorOut(BaseModel):
     id: int
     name: str
@@ -276,10 +316,25 @@ class MonitorOut(BaseModel):
     channels: list[str] = Field(
         description="names of the channels told of its incidents; empty: the default channels"
     )
+    interval: int = Field(
+        description="seconds between two checks, in effect: its own, or the default"
+        " (CYCLE_INTERVAL)"
+    )
+    interval_is_default: bool = Field(
+        description="true: it has no interval of its own, it follows CYCLE_INTERVAL"
+    )
+    regions: list[str] = Field(
+        description="the regions it is probed from, in effect: its own, or every one of REGIONS"
+    )
+    regions_are_default: bool = Field(
+        description="true: it names no region of its own, it is probed from every region"
+    )
 
     @classmethod
-    def of(cls, monitor: Monitor, alerting: MonitorAlerting) -> MonitorOut:
-        return cls(**monitor_fields(monitor, alerting))
+    def of(
+        cls, monitor: Monitor, alerting: MonitorAlerting, defaults: ScheduleDefaults
+    ) -> MonitorOut:
+        return cls(**monitor_fields(monitor, alerting, defaults))
 
 
 def public_request(spec: CheckSpec) -> RequestSpec:
@@ -295,7 +350,9 @@ def public_request(spec: CheckSpec) -> RequestSpec:
     return request.model_copy(update={"headers": headers})
 
 
-def monitor_fields(monitor: Monitor, alerting: MonitorAlerting) -> dict[str, Any]:
+def monitor_fields(
+    monitor: Monitor, alerting: MonitorAlerting, defaults: ScheduleDefaults
+) -> dict[str, Any]:
     """MonitorOut's fields of `monitor`, secrets redacted: what every read of a monitor shows."""
     return {
         "id": monitor.id,
@@ -312,6 +369,10 @@ def monitor_fields(monitor: Monitor, alerting: MonitorAlerting) -> dict[str, Any
         "success_threshold": alerting.success_threshold,
         "thresholds": alerting.effective,
         "channels": alerting.channels,
+        "interval": defaults.interval if monitor.interval is None else monitor.interval,
+        "interval_is_default": monitor.interval is None,
+        "regions": list(defaults.regions if monitor.regions is None else monitor.regions),
+        "regions_are_default": monitor.regions is None,
     }
 
 
@@ -345,6 +406,7 @@ class CheckOut(BaseModel):
     tls_expires_at: datetime | None = Field(
         description="when the server's certificate expires (https answers); null otherwise"
     )
+    region: str = Field(description="the region it was made from")
 
     @classmethod
     def of(cls, check: Check) -> CheckOut:
@@ -357,6 +419,7 @@ class CheckOut(BaseModel):
             detail=check.detail,
             degraded=check.degraded,
             tls_expires_at=None if check.tls_expires_at is None else _utc(check.tls_expires_at),
+            region=check.region,
         )
 
 
@@ -385,13 +448,52 @@ class WindowCounts(BaseModel):
     month: StatusCounts
 
 
+class RegionStatus(BaseModel):
+    """A monitor's checks from one region."""
+
+    region: str
+    scheduled: bool = Field(
+        description="true: one of the regions it is probed from now; false: a region it was"
+        " probed from before its regions changed"
+    )
+    last_check: CheckOut | None = Field(
+        description="the region's newest check of the past 2 days; null when none"
+    )
+    day: StatusCounts = Field(description="the region's checks in the past 24 hours")
+
+
 class MonitorDetail(MonitorOut):
-    checks: list[CheckOut] = Field(description="the newest checks first, at most 20")
+    checks: list[CheckOut] = Field(
+        description="the newest checks first (every region), at most 20; one region's:"
+        " GET /urls/{id}/checks?region="
+    )
     counts: WindowCounts = Field(description="checks in the past hour, 7 days and 30 days")
     tls_days_left: int | None = Field(
         description="whole days until the certificate of the newest https answer expires"
         " (negative: expired); null when no recent check saw one"
     )
+    regions_status: list[RegionStatus] = Field(
+        description="each region's newest check and past day: the regions it is probed from"
+        " (in effect) first, then any other region that checked it in the past 2 days"
+    )
+
+
+class CheckPage(BaseModel):
+    id: int = Field(description="the monitor's id")
+    region: str | None = Field(description="the region asked for; null: every region")
+    items: list[CheckOut] = Field(description="the newest checks first")
+
+
+class RegionsOut(BaseModel):
+    """What a monitor's `interval` and `regions` may be on this deployment."""
+
+    regions: list[str] = Field(description="the known regions (REGIONS), sorted")
+    default_interval: int = Field(
+        description="seconds between two checks of a monitor with no interval of its own"
+        " (CYCLE_INTERVAL)"
+    )
+    min_interval: int = Field(description="the shortest interval a monitor may have, seconds")
+    max_interval: int = Field(description="the longest interval a monitor may have, seconds")
 
 
 def _ratio(bucket: Bucket) -> float | None:
@@ -470,6 +572,9 @@ class History(BaseModel):
     buckets: list[HistoryBucket] = Field(description="oldest first; the last holds now")
     failures: list[CheckOut] = Field(
         description="the span's newest failed checks first, at most 20"
+    )
+    region: str | None = Field(
+        None, description="the region the buckets and failures are of; null: every region"
     )
 
 

@@ -37,6 +37,7 @@ from .urls import (
     _urls_show,
     add_alerting_options,
     add_check_options,
+    add_schedule_options,
 )
 
 __all__ = ["UsageError", "add_commands", "read_rows"]
@@ -170,6 +171,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add.add_argument("url")
     add_check_options(add)
     add_alerting_options(add, edit=False)
+    add_schedule_options(add, edit=False)
     add.set_defaults(run=_urls_add)
 
     show = actions.add_parser(
@@ -179,12 +181,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     show.add_argument("id", type=_bounded_int(1, 2**31 - 1), metavar="ID")
     show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument(
+        "--region", metavar="NAME", help="list the newest checks made from this region only"
+    )
     show.set_defaults(run=_urls_show)
 
     edit = actions.add_parser(
         "edit",
         parents=[connection],
-        help="change a monitor's name, URL, check or owner",
+        help="change a monitor's name, URL, check, owner, alerting or schedule",
         description="Change what the options say and keep the rest. Request options change the"
         " monitor's request (secret header values are kept); --assert replaces the assertions.",
     )
@@ -193,6 +198,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     edit.add_argument("--url")
     add_check_options(edit)
     add_alerting_options(edit, edit=True)
+    add_schedule_options(edit, edit=True)
     edit.add_argument(
         "--remove-header", action="append", metavar="NAME", help="stop sending this header"
     )

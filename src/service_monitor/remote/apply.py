@@ -32,6 +32,7 @@ from ..models import url_key, validate_name, validate_url
 from ..monitor_files import FileMonitor, FileProblem, MonitorsFile, read_monitors_yaml
 from .output import _printable
 from .session import DEFAULT_CONCURRENCY, _fail, _run
+from .urls import parse_interval
 
 if TYPE_CHECKING:
     from ..client import ApiClient, ApiError, Monitor
@@ -103,6 +104,27 @@ def check_entry(monitor: FileMonitor) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_THRESHOLD:
             problem = f"{name}: must be a whole number from 1 to {MAX_THRESHOLD}, got {value!r}"
             monitor.problems.append((monitor.line_of((name,)), problem))
+    interval = fields.get("interval")
+    if interval is not None:
+        try:
+            if isinstance(interval, bool) or not isinstance(interval, int | str):
+                raise ValueError(f"expected seconds or a text like 5m, got {interval!r}")
+            parse_interval(str(interval))
+        except ValueError as exc:
+            monitor.problems.append((monitor.line_of(("interval",)), f"interval: {exc}"))
+    regions = fields.get("regions")
+    if regions is not None:
+        if not isinstance(regions, list) or not regions:
+            problem = (
+                "regions: expected a list of region names (leave it out: every region), got"
+                f" {regions!r}"
+            )
+            monitor.problems.append((monitor.line_of(("regions",)), problem))
+        else:
+            for index, region in enumerate(regions):
+                if not isinstance(region, str) or not region.strip():
+                    problem = f"regions.{index}: expected a region's name, got {region!r}"
+                    monitor.problems.append((monitor.line_of(("regions", index)), problem))
     channels = fields.get("channels")
     if channels is not None:
         if not isinstance(channels, list):
@@ -137,7 +159,14 @@ def _body(monitor: FileMonitor, owner: str) -> dict[str, Any]:
         "failure_threshold": monitor.fields.get("failure_threshold"),
         "success_threshold": monitor.fields.get("success_threshold"),
         "channels": list(monitor.fields.get("channels") or []),
+        "interval": _interval(monitor.fields.get("interval")),
+        "regions": monitor.fields.get("regions"),
     }
+
+
+def _interval(value: Any) -> int | None:
+    """The entry's interval in seconds (an int, or a text like 5m); None: left out."""
+    return None if value is None else parse_interval(str(value))
 
 
 def _where(source: MonitorsFile, monitor: FileMonitor, exc: ApiError) -> str:
@@ -231,6 +260,8 @@ async def apply_file(
                 failure_threshold=body["failure_threshold"],
                 success_threshold=body["success_threshold"],
                 channels=body["channels"],
+                interval=body["interval"],
+                regions=body["regions"],
             )
         except ApiError as exc:
             if exc.status != 409 or exc.existing_id is None:
@@ -311,6 +342,8 @@ def _patch(body: dict[str, Any]) -> dict[str, Any]:
         "failure_threshold": body["failure_threshold"],
         "success_threshold": body["success_threshold"],
         "channels": body["channels"],
+        "interval": body["interval"],
+        "regions": body["regions"],
     }
 
 

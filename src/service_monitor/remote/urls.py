@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..check_spec import HTTP_METHODS
+from .alerting import parse_duration
 from .output import _cell, _console, _printable
 from .session import _fail, _run
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
     from ..check_spec import CheckSpec
-    from ..client import ApiClient, CheckResult, Monitor
+    from ..client import ApiClient, CheckResult, Monitor, RegionStatus
 
 MAX_PAGE = 1000  # the API's largest `limit`
 
@@ -81,6 +82,10 @@ def _monitor_json(monitor: Monitor) -> dict[str, Any]:
             else {"failure": monitor.thresholds[0], "success": monitor.thresholds[1]}
         ),
         "channels": list(monitor.channels),
+        "interval": monitor.interval,
+        "interval_is_default": monitor.interval_is_default,
+        "regions": list(monitor.regions),
+        "regions_are_default": monitor.regions_are_default,
     }
 
 
@@ -96,6 +101,7 @@ def _print_monitors(monitors: list[Monitor]) -> None:
     table.add_column("state", no_wrap=True)
     table.add_column("health", no_wrap=True)
     table.add_column("created (UTC)")
+    table.add_column("every", no_wrap=True)
     table.add_column("check", overflow="fold")
     for m in monitors:
         created = m.created_at.replace("T", " ")[:19]
@@ -106,6 +112,7 @@ def _print_monitors(monitors: list[Monitor]) -> None:
             m.state,
             m.health.state,
             created,
+            "-" if m.interval is None else duration_text(m.interval),
             _check_summary(m),
         )
     _console().print(table)
@@ -305,6 +312,84 @@ def add_alerting_options(parser: argparse.ArgumentParser, *, edit: bool) -> None
         )
 
 
+MIN_INTERVAL_S, MAX_INTERVAL_S = 60, 86_400  # as the API's (due.py)
+
+
+def parse_interval(text: str) -> int:
+    """An interval in seconds: `90`, `90s`, `5m`, `1h`, `1d` or `1h30m`, a minute to a day;
+    ValueError otherwise."""
+    seconds = parse_duration(text)
+    if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
+        raise ValueError(f"must be a minute to a day (60 to 86400 seconds), got {seconds} s")
+    return seconds
+
+
+def _interval_option(text: str) -> int:
+    try:
+        return parse_interval(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _regions_option(text: str) -> list[str]:
+    """`eu,us`: the region names (the API says which it knows)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected region names separated by commas, e.g. eu,us")
+    return names
+
+
+def duration_text(seconds: int) -> str:
+    """60 -> "1m", 5400 -> "90m", 7200 -> "2h", 45 -> "45s"."""
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def add_schedule_options(parser: argparse.ArgumentParser, *, edit: bool) -> None:
+    """The options that set how often a monitor is checked and from where (`urls add`, `edit`)."""
+    group = parser.add_argument_group(
+        "schedule", "how often it is checked, and from which regions (GET /regions lists them)"
+    )
+    group.add_argument(
+        "--interval",
+        type=_interval_option,
+        metavar="SECONDS",
+        help="time between two checks: seconds, or 90s, 5m, 1h, 1d; a minute to a day"
+        " (default: the server's CYCLE_INTERVAL)",
+    )
+    group.add_argument(
+        "--regions",
+        type=_regions_option,
+        metavar="NAMES",
+        help="the regions it is probed from, comma-separated: eu,us (default: every region)",
+    )
+    if edit:
+        group.add_argument(
+            "--default-interval",
+            action="store_true",
+            help="no interval of its own: the server's CYCLE_INTERVAL",
+        )
+        group.add_argument(
+            "--all-regions", action="store_true", help="no regions of its own: every region"
+        )
+
+
+def _schedule(args: argparse.Namespace) -> dict[str, Any]:
+    """update_url's / add_url's schedule arguments the options give (none: left as it is)."""
+    found: dict[str, Any] = {}
+    if getattr(args, "default_interval", False):
+        found["interval"] = None
+    elif getattr(args, "interval", None) is not None:
+        found["interval"] = args.interval
+    if getattr(args, "all_regions", False):
+        found["regions"] = None
+    elif getattr(args, "regions", None) is not None:
+        found["regions"] = args.regions
+    return found
+
+
 def _option(args: argparse.Namespace, name: str) -> Any:
     return getattr(args, name, UNSET_OPTION)
 
@@ -408,6 +493,7 @@ def _urls_add(args: argparse.Namespace) -> int:
             alerting[name] = value
     if getattr(args, "channels", None):
         alerting["channels"] = args.channels
+    alerting |= _schedule(args)
     return _run(args, lambda api: _add(api, args.name, args.url, check, args.owner, **alerting))
 
 
@@ -479,6 +565,7 @@ async def _edit(api: ApiClient, args: argparse.Namespace) -> int:
         alerting["channels"] = []
     elif getattr(args, "channels", None):
         alerting["channels"] = args.channels
+    alerting |= _schedule(args)
     change = await api.update_url(
         args.id,
         name=args.name,
@@ -503,6 +590,10 @@ def _urls_show(args: argparse.Namespace) -> int:
 async def _show(api: ApiClient, args: argparse.Namespace) -> int:
     detail = await api.get_url(args.id)
     monitor = detail.monitor
+    region = getattr(args, "region", None)
+    checks = detail.checks
+    if region is not None:  # that region's newest checks (422 for an unknown one)
+        checks = await api.checks(args.id, region=region)
     if args.json:
         body = {
             **_monitor_json(monitor),
@@ -511,7 +602,8 @@ async def _show(api: ApiClient, args: argparse.Namespace) -> int:
                 for window, c in detail.counts.items()
             },
             "tls_days_left": detail.tls_days_left,
-            "checks": [dataclasses.asdict(c) for c in detail.checks],
+            "regions_status": [dataclasses.asdict(r) for r in detail.regions_status],
+            "checks": [dataclasses.asdict(c) for c in checks],
         }
         print(json.dumps(body, ensure_ascii=False, indent=2))
         return 0
@@ -537,7 +629,7 @@ async def _show(api: ApiClient, args: argparse.Namespace) -> int:
         lines.append("assertions: none (success: a final status below 400)")
     if spec["degraded_after_ms"] is not None:
         lines.append(f"degraded after: {spec['degraded_after_ms']} ms")
-    lines += [_health_line(monitor), _alerting_line(monitor)]
+    lines += [_health_line(monitor), _alerting_line(monitor), _schedule_line(monitor)]
     if detail.tls_days_left is not None:
         lines.append(f"TLS certificate: {detail.tls_days_left} days left")
     for window in ("hour", "week", "month"):
@@ -548,9 +640,44 @@ async def _show(api: ApiClient, args: argparse.Namespace) -> int:
             )
     for line in lines:
         print(_printable(line))
-    if detail.checks:
-        _print_checks(detail.checks)
+    if detail.regions_status:
+        _print_regions(detail.regions_status)
+    if checks:
+        _print_checks(checks, region)
+    elif region is not None:
+        print(_printable(f"no check from {region} yet"))
     return 0
+
+
+def _schedule_line(monitor: Monitor) -> str:
+    if monitor.interval is None:
+        every = "every cycle"
+    else:
+        every = f"every {duration_text(monitor.interval)}"
+        every += " (the default)" if monitor.interval_is_default else ""
+    where = ", ".join(monitor.regions) or "-"
+    where += " (every region)" if monitor.regions_are_default else ""
+    return f"schedule: {every}, from {where}"
+
+
+def _print_regions(regions: list[RegionStatus]) -> None:
+    from rich.table import Table
+
+    table = Table(title="regions", title_justify="left")
+    table.add_column("region", no_wrap=True)
+    table.add_column("last check (UTC)", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("past day", no_wrap=True)
+    for status in regions:
+        last = status.last_check
+        name = status.region + ("" if status.scheduled else " (no longer)")
+        table.add_row(
+            _cell(name),
+            "-" if last is None else last.checked_at.replace("T", " ")[:19],
+            "-" if last is None else last.status,
+            f"{status.day.success:,} ok, {status.day.fail:,} failed",
+        )
+    _console().print(table)
 
 
 def _health_line(monitor: Monitor) -> str:
@@ -598,11 +725,13 @@ def _assertion_text(assertion: dict[str, Any]) -> str:
     return json.dumps(assertion)
 
 
-def _print_checks(checks: list[CheckResult]) -> None:
+def _print_checks(checks: list[CheckResult], region: str | None = None) -> None:
     from rich.table import Table
 
-    table = Table(title="newest checks", title_justify="left")
+    title = "newest checks" + ("" if region is None else f" from {region}")
+    table = Table(title=title, title_justify="left")
     table.add_column("checked (UTC)", no_wrap=True)
+    table.add_column("region", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("http", justify="right", no_wrap=True)
     table.add_column("ms", justify="right", no_wrap=True)
@@ -611,6 +740,7 @@ def _print_checks(checks: list[CheckResult]) -> None:
         status = check.status + (" (degraded)" if check.degraded else "")
         table.add_row(
             check.checked_at.replace("T", " ")[:19],
+            _cell(check.region),
             status,
             "-" if check.http_status is None else str(check.http_status),
             str(check.latency_ms),

@@ -30,6 +30,7 @@ from ..models import (
     CycleTotals,
     Monitor,
     PruneReport,
+    RegionChecks,
     Status,
     Target,
     TopEntry,
@@ -167,19 +168,29 @@ class CheckStore(Protocol):
         *,
         status: Status | None = None,
         since: float | None = None,
+        region: str | None = None,
     ) -> list[Check]:
-        """The monitor's newest checks first: all, or those of `status`, made from `since` on."""
+        """The monitor's newest checks first: all, or those of `status`, made from `since` on,
+        from `region` (None: every region)."""
 
     async def last_checks(self, monitor_ids: Sequence[int]) -> dict[int, Check]:
         """Each monitor's newest check; monitors never checked are left out."""
 
     async def history(
-        self, monitor_ids: Sequence[int], bounds: Sequence[float]
+        self, monitor_ids: Sequence[int], bounds: Sequence[float], *, region: str | None = None
     ) -> dict[int, list[Bucket]]:
         """Each monitor's checks in the buckets [bounds[i], bounds[i+1]), exact to the check;
         every monitor asked for is in the answer, with len(bounds) - 1 buckets. Bounds on whole
         hours are answered from the hourly rollups, so a bucket costs two rows, not its checks.
+        With `region`, only the checks made from it, counted from the raw checks (the rollups
+        hold every region's together).
         """
+
+    async def region_checks(
+        self, monitor_id: int, since: float, counts_since: float
+    ) -> list[RegionChecks]:
+        """Each region the monitor was checked from since `since`, by name, with its newest
+        check and its counts from `counts_since` on, in one query."""
 
     async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
         """The monitor's success/fail counts from each `since` on, in the order given, with how

@@ -36,11 +36,16 @@ def rolled_pairs(bounds_ms: Sequence[int], rolled: set[int]) -> list[tuple[int, 
 
 
 def raw_parts(
-    bounds_ms: Sequence[int], answered: set[int], monitor_ids: Sequence[int]
+    bounds_ms: Sequence[int],
+    answered: set[int],
+    monitor_ids: Sequence[int],
+    region: str | None = None,
 ) -> tuple[str, list[Any]] | None:
     """One UNION ALL query of BucketRows counting the raw checks of every bucket the rollups do not
-    answer, from the (monitor_id, checked_at) index; None when they answer them all."""
+    answer, from the (monitor_id, checked_at) index; None when they answer them all. With
+    `region`, only the checks made from it (the rollups count every region: none is answered)."""
     marks = ", ".join("?" * len(monitor_ids))
+    in_region = "" if region is None else " AND region = ?"
     parts: list[str] = []
     params: list[Any] = []
     for index, (start, end) in enumerate(pairwise(bounds_ms)):
@@ -49,9 +54,11 @@ def raw_parts(
         parts.append(
             "SELECT ? AS b, monitor_id, SUM(status), SUM(1 - status), SUM(status * latency_ms)"
             f" FROM checks WHERE monitor_id IN ({marks}) AND status IN (0, 1)"
-            " AND checked_at >= ? AND checked_at < ? GROUP BY monitor_id"
+            f" AND checked_at >= ? AND checked_at < ?{in_region} GROUP BY monitor_id"
         )
         params += [index, *monitor_ids, start, end]
+        if region is not None:
+            params.append(region)
     if not parts:
         return None
     return " UNION ALL ".join(parts), params

@@ -33,6 +33,7 @@ from ..models import (
     Monitor,
     MonitorState,
     PruneReport,
+    RegionChecks,
     Span,
     Status,
     Target,
@@ -565,6 +566,7 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
         *,
         status: Status | None = None,
         since: float | None = None,
+        region: str | None = None,
     ) -> list[Check]:
         where = "monitor_id = ?"
         params: list[Any] = [monitor_id]
@@ -574,6 +576,9 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
         if since is not None:
             where += " AND checked_at >= ?"
             params.append(to_ms(since))
+        if region is not None:
+            where += " AND region = ?"
+            params.append(region)
         rows = await self.fetch(
             f"SELECT {_CHECK_COLUMNS} FROM checks WHERE {where}"
             " ORDER BY checked_at DESC, id DESC LIMIT ?",
@@ -598,12 +603,18 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
         return {check.monitor_id: check for check in map(_check, rows)}
 
     async def history(
-        self, monitor_ids: Sequence[int], bounds: Sequence[float]
+        self, monitor_ids: Sequence[int], bounds: Sequence[float], *, region: str | None = None
     ) -> dict[int, list[Bucket]]:
         ids = list(monitor_ids)
         bounds_ms = [to_ms(b) for b in bounds]
         if not ids or len(bounds_ms) < 2:
             return {monitor_id: [] for monitor_id in ids}
+        if region is not None:
+            # The rollups count every region together: one region's buckets are counted from the
+            # raw checks (kept 30 days and an hour, so a month's buckets are exact too).
+            parts = history.raw_parts(bounds_ms, set(), ids, region)
+            counted = await self.fetch(*parts) if parts is not None else []
+            return history.assemble(ids, len(bounds_ms) - 1, counted)
         id_marks = ", ".join("?" * len(ids))
         hours = history.hours_of(bounds_ms)
         rolled: set[int] = set()
@@ -627,6 +638,31 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
         if raw is not None:
             rows += await self.fetch(*raw)
         return history.assemble(ids, len(bounds_ms) - 1, rows)
+
+    async def region_checks(
+        self, monitor_id: int, since: float, counts_since: float
+    ) -> list[RegionChecks]:
+        """In one query: for each region the monitor was checked from since `since`, its newest
+        check and its counts from `counts_since` on (at or after `since`), by region."""
+        since_ms, counts_ms = to_ms(since), to_ms(counts_since)
+        recent = f"CASE WHEN checked_at >= {counts_ms:d} THEN {{}} ELSE 0 END"
+        rows = await self.fetch(
+            f"SELECT {_CHECK_COLUMNS}, n_success, n_fail, n_degraded FROM ("
+            f" SELECT {_CHECK_COLUMNS}, ROW_NUMBER() OVER"
+            " (PARTITION BY region ORDER BY checked_at DESC, id DESC) AS newest,"
+            f" SUM({recent.format('status')}) OVER (PARTITION BY region) AS n_success,"
+            f" SUM({recent.format('1 - status')}) OVER (PARTITION BY region) AS n_fail,"
+            f" SUM({recent.format('degraded')}) OVER (PARTITION BY region) AS n_degraded"
+            " FROM checks WHERE monitor_id = ? AND checked_at >= ?"
+            ") per_region WHERE newest = 1 ORDER BY region",
+            (monitor_id, since_ms),
+        )
+        found = []
+        for row in rows:
+            counts = Counts(int(row[-3] or 0), int(row[-2] or 0), int(row[-1] or 0))
+            check = _check(row[:-3])
+            found.append(RegionChecks(check.region, check, counts))
+        return found
 
     async def monitor_counts(self, monitor_id: int, since: Sequence[float]) -> list[Counts]:
         counts = [await self._counts(to_ms(s), monitor_id) for s in since]

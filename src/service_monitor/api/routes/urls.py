@@ -15,6 +15,7 @@ from yarl import URL
 
 from ...alerts import Health, MonitorHealth
 from ...check_spec import DEFAULT_CHECK, REDACTED, Assertion, CheckSpec, RequestSpec, SpecLimitError
+from ...due import MAX_INTERVAL_S, MIN_INTERVAL_S
 from ...errors import CacheUnavailable, DuplicateURL
 from ...guard import policy_for
 from ...models import Monitor, Span, Status
@@ -23,10 +24,20 @@ from ...stats import Served
 from ..deps import ServicesDep
 from ..errors import BODY_ERRORS, CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE, body_invalid
 from ..monitor_alerting import alerting_of, channel_ids, channel_names, monitor_alerting
-from ..params import CacheParam, DryRunParam, MonitorId, OffsetParam, OwnerParam, SearchParam
+from ..monitor_schedule import known_regions, region_filter, schedule_defaults
+from ..params import (
+    CacheParam,
+    DryRunParam,
+    MonitorId,
+    OffsetParam,
+    OwnerParam,
+    RegionParam,
+    SearchParam,
+)
 from ..schemas import (
     PATCH_FIELDS,
     CheckOut,
+    CheckPage,
     MonitorAlerting,
     MonitorChange,
     MonitorDetail,
@@ -34,6 +45,8 @@ from ..schemas import (
     MonitorOut,
     MonitorPage,
     MonitorPatch,
+    RegionsOut,
+    RegionStatus,
     StatusCounts,
     SummaryItem,
     ThresholdsOut,
@@ -51,6 +64,11 @@ reads = APIRouter(tags=["urls"])
 writes = APIRouter(tags=["urls"])
 
 RECENT_CHECKS = 20
+MAX_CHECKS = 100  # a page of GET /urls/{id}/checks
+DAY_S = 86_400
+# How far back GET /urls/{id} looks for each region's newest check: a monitor checked once a day
+# (the longest interval) has one from every region it is probed from within two days.
+REGION_LOOKBACK_S = 2 * DAY_S
 _CACHE_HEADERS = {
     "cached": {"description": "true when served from the cache", "schema": {"type": "string"}},
     "Age": {"description": "seconds since the result was computed", "schema": {"type": "integer"}},
@@ -146,6 +164,10 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
     consecutive failed checks make it down and successful ones up again; `channels` (names or
     ids; empty: the default channels) are told of its incidents. An unknown channel is a 422
     naming it, and nothing is stored.
+
+    **Schedule:** `interval` (seconds, 60 to 86400; null: CYCLE_INTERVAL) is how often it is
+    checked, `regions` (null: every one of REGIONS, GET /regions) where from. An unknown region is
+    a 422 naming it and listing the known ones, and nothing is stored.
     """
     # The policy is built once per guard setting; its TargetRefused answers 422 (api/errors.py).
     policy_for(services.settings).check_url(monitor_in.url)
@@ -161,12 +183,19 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
     # Resolved before anything is written: an unknown channel stores nothing.
     channels = await services.channels.list_channels() if monitor_in.channels else []
     named = channel_ids(channels, monitor_in.channels)
+    regions = known_regions(services.settings, monitor_in.regions)
     try:
         monitor = await services.monitors.add_monitor(
             monitor_in.name, monitor_in.url, services.clock(), check=check, owner=monitor_in.owner
         )
     except DuplicateURL as exc:
         raise _duplicate(exc, check) from None
+    if monitor_in.interval is not None or regions is not None:
+        # Before it is queued: the compute never sees it with the default schedule.
+        await services.schedule.set_schedule(
+            monitor.id, interval=monitor_in.interval, regions=regions
+        )
+        monitor = dataclasses.replace(monitor, interval=monitor_in.interval, regions=regions)
     failure, success = monitor_in.failure_threshold, monitor_in.success_threshold
     if failure is not None or success is not None:
         await services.health.set_thresholds(monitor.id, failure, success)
@@ -192,7 +221,7 @@ async def add_url(services: ServicesDep, monitor_in: MonitorIn) -> JSONResponse:
         ),
         channels=channel_names(channels, named),
     )
-    body = MonitorOut.of(monitor, alerting)
+    body = MonitorOut.of(monitor, alerting, schedule_defaults(services.settings))
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED,
@@ -226,7 +255,7 @@ def _kept_secrets(patch: MonitorPatch, stored: Monitor) -> list[str]:
     "/urls/{monitor_id}",
     response_model=MonitorChange,
     responses={**BODY_ERRORS, **CONFLICT, **NOT_FOUND, **INVALID, **UNAVAILABLE},
-    summary="Change a monitor's name, URL, check, owner, thresholds or channels",
+    summary="Change a monitor's name, URL, check, owner, thresholds, channels or schedule",
 )
 async def edit_url(
     services: ServicesDep,
@@ -247,6 +276,9 @@ async def edit_url(
 
     `failure_threshold` and `success_threshold` (null: back to the defaults) apply from the next
     check on; `channels` replaces the channels named (names or ids; `[]`: the defaults).
+
+    `interval` and `regions` (null: back to CYCLE_INTERVAL, every region) apply at once: a
+    monitor whose schedule changed is due for its next check now.
     """
     stored = await services.monitors.get_monitor(monitor_id)
     stored_alerting = await monitor_alerting(services, monitor_id)
@@ -282,6 +314,11 @@ async def edit_url(
         if "success_threshold" in sent
         else stored_alerting.success_threshold
     )
+    interval = patch.interval if "interval" in sent else stored.interval
+    if "regions" in sent:
+        regions = known_regions(services.settings, patch.regions)
+    else:
+        regions = stored.regions
     all_channels = await services.channels.list_channels()
     if "channels" in sent:
         wanted_channels = channel_names(all_channels, channel_ids(all_channels, patch.channels))
@@ -297,6 +334,8 @@ async def edit_url(
         "failure_threshold": failure,
         "success_threshold": success,
         "channels": wanted_channels,
+        "interval": interval,
+        "regions": regions,
     }
     before = {
         "name": stored.name,
@@ -308,11 +347,21 @@ async def edit_url(
         "failure_threshold": stored_alerting.failure_threshold,
         "success_threshold": stored_alerting.success_threshold,
         "channels": stored_alerting.channels,
+        "interval": stored.interval,
+        "regions": stored.regions,
     }
     changed = [field for field in PATCH_FIELDS if wanted[field] != before[field]]
     monitor_changed = {"name", "url", "request", "assertions", "degraded_after_ms", "owner"}
     if not changed or dry_run:
-        monitor = dataclasses.replace(stored, name=name, url=url, check=check, owner=owner)
+        monitor = dataclasses.replace(
+            stored,
+            name=name,
+            url=url,
+            check=check,
+            owner=owner,
+            interval=interval,
+            regions=regions,
+        )
         defaults = services.health.default_thresholds
         alerting = MonitorAlerting(
             health=stored_alerting.health,
@@ -345,9 +394,15 @@ async def edit_url(
             await services.channels.set_monitor_channels(
                 monitor_id, channel_ids(all_channels, wanted_channels)
             )
+        if {"interval", "regions"} & set(changed):
+            await services.schedule.set_schedule(monitor_id, interval=interval, regions=regions)
+            monitor = dataclasses.replace(monitor, interval=interval, regions=regions)
         log.info("monitor %d changed: %s", monitor_id, ", ".join(changed))
         alerting = await monitor_alerting(services, monitor_id)
-    return as_response(MonitorChange(**monitor_fields(monitor, alerting), changed=changed))
+    schedule = schedule_defaults(services.settings)
+    return as_response(
+        MonitorChange(**monitor_fields(monitor, alerting, schedule), changed=changed)
+    )
 
 
 @reads.get(
@@ -369,7 +424,8 @@ async def list_urls(
     owner exactly. Secret header values are shown as "<redacted>"."""
     monitors, total = await services.monitors.list_monitors(limit, offset, q or None, owner=owner)
     alerting = await alerting_of(services, [m.id for m in monitors])
-    items = [MonitorOut.of(m, alerting[m.id]) for m in monitors]
+    defaults = schedule_defaults(services.settings)
+    items = [MonitorOut.of(m, alerting[m.id], defaults) for m in monitors]
     return as_response(MonitorPage(items=items, total=total, limit=limit, offset=offset))
 
 
@@ -381,24 +437,81 @@ async def list_urls(
 )
 async def get_url(services: ServicesDep, monitor_id: MonitorId) -> Response:
     """The monitor (secret header values shown as "<redacted>"), its 20 newest checks, its
-    counts (of the successes, `degraded`), the days left on its TLS certificate, and its health,
-    thresholds and channels."""
+    counts (of the successes, `degraded`), the days left on its TLS certificate, its health,
+    thresholds and channels, and `regions_status`: each region's newest check and past day."""
     monitor = await services.monitors.get_monitor(monitor_id)
     now = services.clock()
     spans = (Span.HOUR, Span.WEEK, Span.MONTH)
-    checks, counts, alerting = await asyncio.gather(
+    checks, counts, alerting, by_region = await asyncio.gather(
         services.checks.recent_checks(monitor_id, RECENT_CHECKS),
         services.checks.monitor_counts(monitor_id, [now - span.seconds for span in spans]),
         monitor_alerting(services, monitor_id),
+        services.checks.region_checks(monitor_id, now - REGION_LOOKBACK_S, now - DAY_S),
     )
     hour, week, month = (StatusCounts.of(c) for c in counts)
+    defaults = schedule_defaults(services.settings)
+    scheduled = defaults.regions if monitor.regions is None else monitor.regions
+    found = {r.region: r for r in by_region}
+    regions_status = []
+    for region in [*scheduled, *sorted(set(found) - set(scheduled))]:
+        seen = found.get(region)
+        regions_status.append(
+            RegionStatus(
+                region=region,
+                scheduled=region in scheduled,
+                last_check=None if seen is None else CheckOut.of(seen.last),
+                day=StatusCounts.of(seen.counts)
+                if seen
+                else StatusCounts(success=0, fail=0, degraded=0),
+            )
+        )
     detail = MonitorDetail(
-        **monitor_fields(monitor, alerting),
+        **monitor_fields(monitor, alerting, defaults),
         checks=[CheckOut.of(c) for c in checks],
         counts=WindowCounts(hour=hour, week=week, month=month),
         tls_days_left=tls_days_left(checks, now),
+        regions_status=regions_status,
     )
     return as_response(detail)
+
+
+@reads.get(
+    "/urls/{monitor_id}/checks",
+    response_model=CheckPage,
+    responses={**NOT_FOUND, **INVALID, **UNAVAILABLE},
+    summary="One monitor's newest checks, of every region or of one",
+)
+async def list_checks(
+    services: ServicesDep,
+    monitor_id: MonitorId,
+    region: RegionParam = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_CHECKS, description="checks at most")] = RECENT_CHECKS,
+) -> Response:
+    """The monitor's newest checks first, each with the region it was made from; with `region`
+    (one of REGIONS, else 422), only that region's."""
+    wanted = region_filter(services.settings, region)
+    await services.monitors.get_monitor(monitor_id)  # 404 for an unknown or deleted monitor
+    checks = await services.checks.recent_checks(monitor_id, limit, region=wanted)
+    page = CheckPage(id=monitor_id, region=wanted, items=[CheckOut.of(c) for c in checks])
+    return as_response(page)
+
+
+@reads.get(
+    "/regions",
+    response_model=RegionsOut,
+    responses={**UNAVAILABLE},
+    summary="The regions a monitor may be probed from, and the intervals it may have",
+)
+async def regions(services: ServicesDep) -> RegionsOut:
+    """This deployment's REGIONS (a monitor's `regions` names some of them; none: all) and the
+    default interval (CYCLE_INTERVAL) of a monitor with no `interval` of its own."""
+    defaults = schedule_defaults(services.settings)
+    return RegionsOut(
+        regions=list(defaults.regions),
+        default_interval=defaults.interval,
+        min_interval=MIN_INTERVAL_S,
+        max_interval=MAX_INTERVAL_S,
+    )
 
 
 @writes.delete(

@@ -17,7 +17,8 @@ from ...models import Bucket, Status
 from ..deps import ServicesDep
 from ..errors import INVALID, NOT_FOUND, UNAVAILABLE
 from ..monitor_alerting import alerting_of
-from ..params import MonitorId, OffsetParam, SearchParam
+from ..monitor_schedule import region_filter, schedule_defaults
+from ..params import MonitorId, OffsetParam, RegionParam, SearchParam
 from ..schemas import (
     CheckOut,
     HealthCounts,
@@ -85,13 +86,14 @@ async def overview(
         services.health.incidents(open_only=True, limit=1, offset=0),
     )
     items = []
+    defaults = schedule_defaults(services.settings)
     for monitor in monitors:
         series = buckets[monitor.id]
         day = sum(series[1:], Bucket())
         check = last.get(monitor.id)
         items.append(
             OverviewItem(
-                **monitor_fields(monitor, alerting[monitor.id]),
+                **monitor_fields(monitor, alerting[monitor.id], defaults),
                 last_check=CheckOut.of(check) if check else None,
                 uptime=Uptime.of(day, day + series[0]),
                 strip=[StripBucket.of(t, b) for t, b in zip(strip, series[1:], strict=False)],
@@ -123,15 +125,19 @@ async def history(
     span: Annotated[
         HistorySpan, Query(description="day: 24 hourly buckets; week: 168; month: 30 daily")
     ] = "day",
+    region: RegionParam = None,
 ) -> History:
-    """Buckets oldest first, the last holding now; exact to the check, from the hourly rollups."""
+    """Buckets oldest first, the last holding now; exact to the check, from the hourly rollups.
+    With `region` (one of REGIONS, else 422), the buckets and failures of that region's checks
+    only (counted from the raw checks)."""
+    wanted = region_filter(services.settings, region)
     await services.monitors.get_monitor(monitor_id)  # 404 for an unknown or deleted monitor
     bucket_s, count = SPANS[span]
     bounds = bucket_bounds(services.clock(), bucket_s, count)
     series, failures = await asyncio.gather(
-        services.checks.history([monitor_id], bounds),
+        services.checks.history([monitor_id], bounds, region=wanted),
         services.checks.recent_checks(
-            monitor_id, RECENT_FAILURES, status=Status.FAIL, since=bounds[0]
+            monitor_id, RECENT_FAILURES, status=Status.FAIL, since=bounds[0], region=wanted
         ),
     )
     return History(
@@ -140,4 +146,5 @@ async def history(
         bucket_seconds=bucket_s,
         buckets=[HistoryBucket.of(t, b) for t, b in zip(bounds, series[monitor_id], strict=False)],
         failures=[CheckOut.of(c) for c in failures],
+        region=wanted,
     )

@@ -28,10 +28,13 @@
     editingChannel: null, // the channel the channel form edits (null: it adds one)
     monitor: null, // its data as last loaded (what the edit form starts from)
     historySpan: "day",
+    region: "", // the monitor page's region filter ("": every region)
+    fleet: null, // GET /regions: the regions a monitor may name and the default interval
     refreshes: 0,
   };
   const seq = { top: 0, table: 0, detail: 0, open: 0, incidents: 0, incident: 0, channels: 0, windows: 0, monitorIncidents: 0 }; // answers to an older request are dropped
   const editors = {}; // the check editors of the add form and of the monitor page's edit form
+  const schedules = {}; // the schedule editors (interval, regions) of the same two forms
 
   // -- talking to the API ------------------------------------------------------------------
 
@@ -347,7 +350,7 @@
     name.append(link(`#/monitors/${item.id}`, item.name));
     const health = el("td", "health-col");
     if (item.health) health.append(healthBadge(item.health));
-    tr.append(name, health, el("td", "url-col", item.url), lastCheckCell(item));
+    tr.append(name, health, el("td", "url-col", item.url), intervalCell(item), lastCheckCell(item));
     const uptime = item.uptime || {};
     tr.append(el("td", "num", percent(uptime.day)), el("td", "num month-col", percent(uptime.month)));
     const days = tlsDaysLeft(item);
@@ -387,7 +390,7 @@
       renderHealthCounts(page.health, page.incidents_open);
       if (!page.items.length) {
         const td = el("td", "empty", state.q ? `No monitor matches “${state.q}”.` : "No monitor yet: add a URL above.");
-        td.colSpan = 9;
+        td.colSpan = 10;
         const tr = el("tr");
         tr.append(td);
         body.replaceChildren(tr);
@@ -398,7 +401,7 @@
     } catch (error) {
       if (mine !== seq.table) return;
       const td = el("td", "empty");
-      td.colSpan = 9;
+      td.colSpan = 10;
       readFailed(error, td);
       const tr = el("tr");
       tr.append(td);
@@ -421,6 +424,9 @@
     // The default check sends name and url only: exactly what the seed's clients send.
     const body = { name: fields.name.value, url: fields.url.value };
     if (!editor.isDefault()) Object.assign(body, editor.read());
+    const schedule = schedules.add.read();
+    if (schedule.interval !== null) body.interval = schedule.interval;
+    if (schedule.regions !== null) body.regions = schedule.regions;
     try {
       const monitor = await api("POST", "/urls/", body);
       setMessage(message, "ok", [
@@ -430,12 +436,13 @@
       ]);
       form.reset();
       editor.clear();
+      schedules.add.fill(null);
       $("add-advanced").open = false;
       loadTable();
     } catch (error) {
       formFailed(message, form, error, (loc, why) => {
         if (fields[loc[0]] && loc.length === 1) return [fields[loc[0]], loc[0]];
-        const found = editor.locate(loc, why);
+        const found = schedules.add.locate(loc) || editor.locate(loc, why);
         if (found && !$("add-advanced").open) $("add-advanced").open = true;
         return found;
       });
@@ -913,6 +920,11 @@
       "Degraded",
       m.degraded_after_ms ? `a passing answer slower than ${fmt(m.degraded_after_ms)} ms is flagged degraded` : "not set"
     );
+    add(
+      "Schedule",
+      `every ${everyText(m.interval)}${m.interval_is_default ? " (the default, CYCLE_INTERVAL)" : ""}`,
+      `from ${(m.regions || []).join(", ") || "–"}${m.regions_are_default ? " (every region)" : ""}`
+    );
     if (m.owner) add("Owner", `${m.owner} (managed by a monitors file: the next “service-monitor apply” of it undoes edits made here)`);
     view.replaceChildren(
       ...rows.flatMap(([term, values]) => {
@@ -1007,6 +1019,7 @@
     const tr = el("tr");
     const cells = {
       when: el("td", "", full(check.checked_at)),
+      region: el("td", "region-col", check.region || ""),
       status: el("td"),
       http: el("td", "num", check.http_status ?? "–"),
       latency: el("td", "num", `${fmt(check.latency_ms)} ms`),
@@ -1030,11 +1043,14 @@
     const mine = ++seq.detail;
     const id = state.monitorId;
     const span = state.historySpan;
+    const region = state.region;
+    const only = region ? `&region=${encodeURIComponent(region)}` : "";
     const incidents = loadMonitorIncidents();
-    const [detail, history, channels] = await Promise.allSettled([
+    const [detail, history, channels, regionChecks] = await Promise.allSettled([
       api("GET", `/urls/${id}`),
-      api("GET", `/urls/${id}/history?span=${span}`),
+      api("GET", `/urls/${id}/history?span=${span}${only}`),
       loadChannelList(),
+      region ? api("GET", `/urls/${id}/checks?limit=20${only}`) : Promise.resolve(null),
     ]);
     await incidents;
     if (mine !== seq.detail) return;
@@ -1066,12 +1082,17 @@
       state.monitor = m;
       if ($("edit-form").hidden) renderSettings(m);
       if ($("alerting-form").hidden) renderAlerting(m, channels.status === "fulfilled" ? channels.value : null);
+      renderRegions(m);
       const recent = $("recent").tBodies[0];
-      recent.replaceChildren(
-        ...(m.checks.length
-          ? m.checks.map((check) => checkRow(check, ["when", "status", "http", "latency", "cause", "detail"]))
-          : [emptyRow("No check yet: the next cycle probes it.", 6)])
-      );
+      const columns = ["when", "region", "status", "http", "latency", "cause", "detail"];
+      if (regionChecks.status === "rejected") {
+        recent.replaceChildren(emptyRow(`Could not load: ${regionChecks.reason.message}`, 7));
+      } else {
+        const shown = region ? regionChecks.value.items : m.checks;
+        const none = region ? `No check from ${region} yet.` : "No check yet: the next cycle probes it.";
+        recent.replaceChildren(...(shown.length ? shown.map((check) => checkRow(check, columns)) : [emptyRow(none, 7)]));
+      }
+      $("detail").dataset.region = region;
     }
     const chart = $("latency-chart");
     const strip = $("status-strip");
@@ -1079,15 +1100,15 @@
     if (history.status === "rejected") {
       readFailed(history.reason, chart);
       strip.replaceChildren();
-      failures.replaceChildren(emptyRow(`Could not load: ${history.reason.message}`, 5));
+      failures.replaceChildren(emptyRow(`Could not load: ${history.reason.message}`, 6));
     } else {
       const h = history.value;
       chart.replaceChildren(latencyChart(h.buckets, h.bucket_seconds));
       strip.replaceChildren(statusStrip(h.buckets, h.bucket_seconds));
       failures.replaceChildren(
         ...(h.failures.length
-          ? h.failures.map((check) => checkRow(check, ["when", "cause", "http", "latency", "detail"]))
-          : [emptyRow("No failure in this span.", 5)])
+          ? h.failures.map((check) => checkRow(check, ["when", "region", "cause", "http", "latency", "detail"]))
+          : [emptyRow("No failure in this span.", 6)])
       );
       $("detail").dataset.span = span;
     }
@@ -1136,6 +1157,119 @@
     $("detail-flags").replaceChildren(...flags);
   }
 
+  // -- a monitor's schedule: how often it is checked and from where (issue 17) ----------------
+
+  function everyText(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    for (const [unit, size] of [["d", 86400], ["h", 3600], ["min", 60]]) {
+      if (seconds >= size && seconds % size === 0) return `${fmt(seconds / size)} ${unit}`;
+    }
+    return `${fmt(seconds)} s`;
+  }
+
+  function intervalCell(item) {
+    const td = el("td", "num every-col", everyText(item.interval));
+    td.title = item.interval_is_default ? "the default interval (CYCLE_INTERVAL)" : "its own interval";
+    if (!item.interval_is_default) td.classList.add("own");
+    return td;
+  }
+
+  // GET /regions once: what the forms offer and the filter lists.
+  async function loadFleet() {
+    if (!state.fleet) state.fleet = await api("GET", "/regions");
+    return state.fleet;
+  }
+
+  // The interval and region inputs of the add form and of the edit form.
+  function scheduleEditor(prefix, container) {
+    const interval = input("number", "default");
+    interval.name = "interval";
+    interval.min = "60";
+    interval.max = "86400";
+    interval.step = "1";
+    const intervalBox = labelled(`${prefix}-interval`, "Check every (seconds, 60 to 86400; empty: the default)", interval);
+    const regions = el("fieldset", "group");
+    regions.id = `${prefix}-regions`;
+    const list = el("div", "rows region-list");
+    regions.append(el("legend", "", "Probed from (none ticked: every region)"), list);
+    container.replaceChildren(intervalBox, regions);
+    let ticked = null; // the monitor's own regions to tick once the list is loaded
+
+    function draw(fleet) {
+      interval.placeholder = `default (${fmt(fleet.default_interval)} s)`;
+      list.replaceChildren(
+        ...fleet.regions.map((name) => {
+          const label = el("label", "check");
+          const box = input("checkbox");
+          box.value = name;
+          box.name = "regions";
+          box.checked = (ticked || []).includes(name);
+          label.append(box, ` ${name}`);
+          return label;
+        })
+      );
+    }
+    loadFleet().then(draw, (error) => list.replaceChildren(el("p", "message error", `Could not load the regions: ${error.message}`)));
+
+    return {
+      // {interval, regions}: null for the defaults (every region when none is ticked)
+      read() {
+        const boxes = [...list.querySelectorAll("input[type=checkbox]")];
+        const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+        // Not loaded: keep what the monitor had rather than send every region.
+        const regions = boxes.length ? (chosen.length ? chosen : null) : ticked;
+        return { interval: numberOrNull(interval), regions };
+      },
+      fill(monitor) {
+        interval.value = monitor && !monitor.interval_is_default ? monitor.interval : "";
+        ticked = monitor && !monitor.regions_are_default ? monitor.regions : null;
+        for (const box of list.querySelectorAll("input[type=checkbox]")) box.checked = (ticked || []).includes(box.value);
+      },
+      locate(loc) {
+        if (loc[0] === "interval") return [interval, "Check every"];
+        if (loc[0] === "regions") return [regions, "Regions"];
+        return null;
+      },
+    };
+  }
+
+  // The monitor page's regions: each one's newest check and past day, and the filter's choices.
+  function renderRegions(m) {
+    const body = $("region-table").tBodies[0];
+    const rows = (m.regions_status || []).map((r) => {
+      const tr = el("tr");
+      tr.dataset.region = r.region;
+      const name = el("td", "", r.region);
+      if (!r.scheduled) name.append(el("span", "muted", " (no longer probed from)"));
+      const status = el("td");
+      if (r.last_check) status.append(checkBadge(r.last_check));
+      tr.append(
+        name,
+        el("td", "", r.last_check ? `${full(r.last_check.checked_at)} (${ago(r.last_check.checked_at)})` : "no check yet"),
+        status,
+        el("td", "num", fmt(r.day.success)),
+        el("td", "num", fmt(r.day.fail))
+      );
+      return tr;
+    });
+    body.replaceChildren(...(rows.length ? rows : [emptyRow("No region.", 5)]));
+    const filter = $("region-filter");
+    const names = new Set([...(state.fleet ? state.fleet.regions : []), ...(m.regions || [])]);
+    if (state.region) names.add(state.region);
+    const wanted = ["", ...[...names].sort()];
+    const have = [...filter.options].map((o) => o.value);
+    if (wanted.join("\n") !== have.join("\n")) {
+      filter.replaceChildren(
+        ...wanted.map((name) => {
+          const option = el("option", "", name || "every region");
+          option.value = name;
+          return option;
+        })
+      );
+    }
+    filter.value = state.region;
+  }
+
   // -- editing a monitor's settings (PATCH /urls/{id}) ----------------------------------------
 
   function openEdit(open) {
@@ -1155,6 +1289,7 @@
     $("edit-name").value = m.name;
     $("edit-url").value = m.url;
     editors.edit.fill(m);
+    schedules.edit.fill(m);
     $("edit-name").focus();
   }
 
@@ -1168,7 +1303,7 @@
     button.disabled = true;
     const id = state.monitorId;
     // Secret header values come back as <redacted>: sent as they are, the API keeps the stored ones.
-    const body = { name: fields.name.value, url: fields.url.value, ...editors.edit.read() };
+    const body = { name: fields.name.value, url: fields.url.value, ...editors.edit.read(), ...schedules.edit.read() };
     try {
       const answer = await api("PATCH", `/urls/${id}`, body);
       if (id !== state.monitorId) return;
@@ -1179,7 +1314,7 @@
     } catch (error) {
       formFailed(message, form, error, (loc, why) => {
         if (fields[loc[0]] && loc.length === 1) return [fields[loc[0]], loc[0]];
-        return editors.edit.locate(loc, why);
+        return schedules.edit.locate(loc) || editors.edit.locate(loc, why);
       });
     } finally {
       button.disabled = false;
@@ -2135,7 +2270,10 @@
     state.monitorId = view === "detail" ? id : null;
     state.incidentId = view === "incident" ? id : null;
     showView(view);
-    if (view !== "detail" || id !== previous) state.monitorIncidentsOffset = 0;
+    if (view !== "detail" || id !== previous) {
+      state.monitorIncidentsOffset = 0;
+      state.region = "";
+    }
     if (view === "home") {
       document.title = "service-monitor";
       await loadHome();
@@ -2172,6 +2310,12 @@
     setupKey();
     editors.add = checkEditor("add", $("add-check"));
     editors.edit = checkEditor("edit", $("edit-check"));
+    schedules.add = scheduleEditor("add", $("add-schedule"));
+    schedules.edit = scheduleEditor("edit", $("edit-schedule"));
+    $("region-filter").addEventListener("change", (event) => {
+      state.region = event.target.value;
+      loadDetail();
+    });
     $("add-form").addEventListener("submit", addUrl);
     $("settings-edit").addEventListener("click", () => openEdit(true));
     $("edit-cancel").addEventListener("click", () => openEdit(false));
