@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from service_monitor.config import Settings, load_settings
@@ -118,3 +120,22 @@ def test_a_bad_secret_is_named_but_never_printed() -> None:
 def test_read_auth_without_keys_is_refused_at_start_up() -> None:
     with pytest.raises(SettingsError, match="READ_AUTH=true needs API_KEYS"):
         load_settings(READ_AUTH=True)
+
+
+def test_regions_are_read_comma_separated_and_hold_the_workers_region() -> None:
+    settings = load_settings(REGIONS="eu-west-1, us-east-1", REGION="us-east-1")
+    assert (settings.REGIONS, settings.REGION) == (["eu-west-1", "us-east-1"], "us-east-1")
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        ({"REGION": "mars"}, "REGION 'mars' is not among REGIONS (local)"),
+        ({"REGIONS": "eu,Bad Name", "REGION": "eu"}, "'Bad Name' is not a region name"),
+        ({"REGIONS": ",".join(f"region-{n:02}-{'x' * 20}" for n in range(15))}, "at most 400"),
+        ({"REGION": "UPPER"}, "REGION"),
+    ],
+)
+def test_a_bad_region_setting_is_one_line_saying_why(values: dict[str, str], said: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(said)):
+        load_settings(**values)

@@ -19,6 +19,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # A region's name: what a worker's REGION and a monitor's regions are written with.
 REGION_PATTERN = "^[a-z0-9][a-z0-9-]{0,31}$"
+# Characters of REGIONS joined by commas at most: a monitor naming every region stores them so
+# (monitors.regions, VARCHAR(400) on MySQL).
+MAX_REGIONS_TEXT = 400
 
 
 class Settings(BaseSettings):
@@ -300,6 +303,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"REGIONS: {region!r} is not a region name (1 to 32 of a-z, 0-9 and -)"
                 )
+        if len(",".join(self.REGIONS)) > MAX_REGIONS_TEXT:
+            raise ValueError(
+                f"REGIONS is {len(','.join(self.REGIONS))} characters joined by commas; at most"
+                f" {MAX_REGIONS_TEXT} (what a monitor's regions column holds)"
+            )
         if self.REGION not in self.REGIONS:
             raise ValueError(
                 f"REGION {self.REGION!r} is not among REGIONS ({','.join(self.REGIONS)})"
