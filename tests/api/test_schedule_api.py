@@ -175,7 +175,11 @@ async def test_the_detail_splits_the_checks_by_region(
         "scheduled": True,
         "last_check": None,
         "day": {"success": 0, "fail": 0, "degraded": 0},
+        "health": "unknown",
     }
+    # us is down on its own, but one region of three is no quorum: the monitor is up.
+    assert [by_region[r]["health"] for r in ("eu", "us", "local")] == ["up", "down", "unknown"]
+    assert detail["health"]["state"] == "up"
     assert by_region["eu"]["day"] == {"success": 12, "fail": 0, "degraded": 0}
     assert by_region["us"]["day"] == {"success": 0, "fail": 12, "degraded": 0}
     assert by_region["us"]["last_check"]["status"] == "fail"

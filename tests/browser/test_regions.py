@@ -122,7 +122,10 @@ def test_a_monitors_page_splits_its_checks_by_region_and_edits_its_schedule(tab:
     regions = page.locator("#region-table tbody tr")
     expect(regions).to_have_count(2)
     expect(page.locator("#region-table tr[data-region='eu']")).to_contain_text("2")
-    expect(page.locator("#region-table tr[data-region='us'] td").nth(2)).to_contain_text("down")
+    expect(page.locator("#region-table tr[data-region='us'] td").nth(3)).to_contain_text("down")
+    # Each region's own health: eu's two successes make it up; us's one failure is no streak yet.
+    expect(page.locator("#region-table tr[data-region='eu'] td").nth(1)).to_have_text("up")
+    expect(page.locator("#region-table tr[data-region='us'] td").nth(1)).to_have_text("unknown")
     recent = page.locator("#recent tbody tr")
     expect(recent).to_have_count(3)
 

@@ -460,6 +460,10 @@ class RegionStatus(BaseModel):
         description="the region's newest check of the past 2 days; null when none"
     )
     day: StatusCounts = Field(description="the region's checks in the past 24 hours")
+    health: Literal["up", "down", "unknown"] = Field(
+        description="the region's own health, judged with the monitor's thresholds; the monitor"
+        " is down when more than half of its regions are (one region: the monitor's health)"
+    )
 
 
 class MonitorDetail(MonitorOut):

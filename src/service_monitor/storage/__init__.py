@@ -265,6 +265,10 @@ class HealthStore(Protocol):
     async def monitor_health(self, monitor_ids: Sequence[int]) -> dict[int, MonitorHealth]:
         """Each monitor's health; a monitor never checked is `unknown` with zero streaks."""
 
+    async def region_health(self, monitor_id: int) -> dict[str, Health]:
+        """Each region's own health of a monitor probed from several (judged once a check of
+        that region came); empty for a monitor of one region, whose health is its own."""
+
     async def health_counts(self) -> dict[Health, int]:
         """How many monitored (not deleted) monitors are in each health; every Health is a key."""
 

@@ -420,6 +420,12 @@ class HealthSQL(SQLBase):
             )
         return answer
 
+    async def region_health(self, monitor_id: int) -> dict[str, Health]:
+        rows = await self.fetch(
+            "SELECT region, health FROM region_health WHERE monitor_id = ?", (monitor_id,)
+        )
+        return {str(region): Health(health) for region, health in rows}
+
     async def health_counts(self) -> dict[Health, int]:
         counts = dict.fromkeys(Health, 0)
         for health, count in await self.fetch(

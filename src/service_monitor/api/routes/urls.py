@@ -442,11 +442,12 @@ async def get_url(services: ServicesDep, monitor_id: MonitorId) -> Response:
     monitor = await services.monitors.get_monitor(monitor_id)
     now = services.clock()
     spans = (Span.HOUR, Span.WEEK, Span.MONTH)
-    checks, counts, alerting, by_region = await asyncio.gather(
+    checks, counts, alerting, by_region, region_health = await asyncio.gather(
         services.checks.recent_checks(monitor_id, RECENT_CHECKS),
         services.checks.monitor_counts(monitor_id, [now - span.seconds for span in spans]),
         monitor_alerting(services, monitor_id),
         services.checks.region_checks(monitor_id, now - REGION_LOOKBACK_S, now - DAY_S),
+        services.health.region_health(monitor_id),
     )
     hour, week, month = (StatusCounts.of(c) for c in counts)
     defaults = schedule_defaults(services.settings)
@@ -463,6 +464,11 @@ async def get_url(services: ServicesDep, monitor_id: MonitorId) -> Response:
                 day=StatusCounts.of(seen.counts)
                 if seen
                 else StatusCounts(success=0, fail=0, degraded=0),
+                health=(
+                    alerting.health.health
+                    if len(scheduled) == 1 and region in scheduled
+                    else region_health.get(region, Health.UNKNOWN)
+                ).value,
             )
         )
     detail = MonitorDetail(

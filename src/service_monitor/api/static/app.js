@@ -1243,8 +1243,11 @@
       if (!r.scheduled) name.append(el("span", "muted", " (no longer probed from)"));
       const status = el("td");
       if (r.last_check) status.append(checkBadge(r.last_check));
+      const health = el("td");
+      health.append(el("span", `badge health-${r.health}`, r.health));
       tr.append(
         name,
+        health,
         el("td", "", r.last_check ? `${full(r.last_check.checked_at)} (${ago(r.last_check.checked_at)})` : "no check yet"),
         status,
         el("td", "num", fmt(r.day.success)),
@@ -1252,7 +1255,7 @@
       );
       return tr;
     });
-    body.replaceChildren(...(rows.length ? rows : [emptyRow("No region.", 5)]));
+    body.replaceChildren(...(rows.length ? rows : [emptyRow("No region.", 6)]));
     const filter = $("region-filter");
     const names = new Set([...(state.fleet ? state.fleet.regions : []), ...(m.regions || [])]);
     if (state.region) names.add(state.region);
