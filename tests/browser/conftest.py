@@ -41,6 +41,11 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 API = (sys.executable, "-m", "uvicorn", "src.service_monitor.api.app:app", "--host", "127.0.0.1")
+# The composition root's app, as the API image serves it: with the dispatcher and the fleet's queue.
+FACTORY = (
+    *(sys.executable, "-m", "uvicorn", "service_monitor.assembly:app_from_environment"),
+    *("--factory", "--host", "127.0.0.1"),
+)
 # What Chromium logs for an answer with an error status: a test that provokes one says so.
 _HTTP_ERROR = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
 
@@ -93,9 +98,11 @@ class Api:
     settings: Settings
 
 
-def serve(env: dict[str, str], backend: str, *, seeded: bool = True) -> Iterator[Api]:
-    """Seed the store of `env` (unless not `seeded`), then run an API process on it until the
-    generator is closed."""
+def serve(
+    env: dict[str, str], backend: str, *, seeded: bool = True, command: tuple[str, ...] = API
+) -> Iterator[Api]:
+    """Seed the store of `env` (unless not `seeded`), then run an API process on it (`command`:
+    the seed's module app, or FACTORY) until the generator is closed."""
     env = {**env, "LOG_LEVEL": "WARNING"}
     settings = load_settings(**{k: v for k, v in env.items() if k in SETTING_NAMES})
     if seeded:
@@ -103,7 +110,7 @@ def serve(env: dict[str, str], backend: str, *, seeded: bool = True) -> Iterator
     port = closed_port()
     background = _Background()
     server: AbstractAsyncContextManager[str] = running(
-        *API, "--port", str(port), env=env, port=port
+        *command, "--port", str(port), env=env, port=port
     )
     try:
         base = background.run(server.__aenter__())

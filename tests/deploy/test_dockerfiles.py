@@ -47,18 +47,21 @@ def test_dockerfile_has_no_hadolint_finding(dockerfile: str) -> None:
     assert (linted.returncode, linted.stdout) == (0, "")
 
 
-def test_api_image_runs_uvicorn_on_the_packaged_app() -> None:
+def test_api_image_runs_uvicorn_on_the_composition_roots_app() -> None:
+    """The factory of `service-monitor api`: the API with its start hooks (the dispatcher, the
+    fleet's queue), not the seed's module app, which serves the API alone."""
     command = _command("Dockerfile.api")
     assert command[:3] == ["python", "-m", "uvicorn"]
     arguments = command[3:]
     module, _, attribute = arguments[0].partition(":")
-    assert hasattr(importlib.import_module(module), attribute)
+    assert callable(getattr(importlib.import_module(module), attribute))
     # uvicorn's own command line parses them (an unknown option or bad value raises here).
     # (uvicorn's package exports a function named main, hiding the module's click command.)
     cli = importlib.import_module("uvicorn.main").main
     assert isinstance(cli, click.Command)
     with cli.make_context("uvicorn", list(arguments)) as context:
-        assert context.params["app"] == "service_monitor.api.app:app"
+        assert context.params["app"] == "service_monitor.assembly:app_from_environment"
+        assert context.params["factory"] is True
         assert context.params["host"] == "0.0.0.0"
 
 

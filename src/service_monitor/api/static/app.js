@@ -32,7 +32,7 @@
     fleet: null, // GET /regions: the regions a monitor may name and the default interval
     refreshes: 0,
   };
-  const seq = { top: 0, table: 0, detail: 0, open: 0, incidents: 0, incident: 0, channels: 0, windows: 0, monitorIncidents: 0 }; // answers to an older request are dropped
+  const seq = { top: 0, table: 0, detail: 0, open: 0, fleet: 0, incidents: 0, incident: 0, channels: 0, windows: 0, monitorIncidents: 0 }; // answers to an older request are dropped
   const editors = {}; // the check editors of the add form and of the monitor page's edit form
   const schedules = {}; // the schedule editors (interval, regions) of the same two forms
 
@@ -2228,7 +2228,49 @@
   }
 
   function loadHome() {
-    return Promise.all([loadSummary(), loadTop(), loadTable(), loadOpenIncidents()]);
+    return Promise.all([loadSummary(), loadTop(), loadTable(), loadOpenIncidents(), loadFleetCard()]);
+  }
+
+  // -- the overview's fleet card: shown once the planner has planned a slot -------------------
+
+  async function loadFleetCard() {
+    const mine = ++seq.fleet;
+    const card = $("fleet");
+    const box = $("fleet-body");
+    try {
+      const fleet = await api("GET", "/fleet?limit=5");
+      if (mine !== seq.fleet) return;
+      card.hidden = !fleet.recent_slots.length;
+      if (card.hidden) return;
+      const [last] = fleet.recent_slots;
+      const parts = [];
+      const slots = el("p", "", `Newest slot ${when(last.slot)}: `);
+      slots.append(el("span", `badge slot-${last.state}`, last.state), ` ${fmt(last.monitors)} monitors in ${fmt(last.shards)} shards.`);
+      parts.push(slots);
+      const counts = fleet.slots;
+      parts.push(el("p", counts.failed ? "bad" : "muted", `Slots: ${fmt(counts.done)} done, ${fmt(counts.planned)} in progress, ${fmt(counts.failed)} failed.`));
+      if (fleet.streams) {
+        const table = el("table", "fleet-streams");
+        const head = el("tr");
+        for (const name of ["Region", "Waiting", "In hand"]) head.append(el("th", name === "Region" ? "" : "num", name));
+        const thead = el("thead");
+        thead.append(head);
+        table.append(thead);
+        const body = el("tbody");
+        for (const stream of fleet.streams) {
+          const row = el("tr");
+          row.dataset.region = stream.region;
+          row.append(el("td", "", stream.region), el("td", "num", fmt(stream.lag)), el("td", "num", fmt(stream.pending)));
+          body.append(row);
+        }
+        table.append(body);
+        parts.push(table);
+        parts.push(el("p", fleet.dead_letters ? "bad" : "muted", `Dead letters: ${fmt(fleet.dead_letters)}`));
+      }
+      box.replaceChildren(...parts);
+    } catch (error) {
+      if (mine === seq.fleet) readFailed(error, box);
+    }
   }
 
   function refresh() {
