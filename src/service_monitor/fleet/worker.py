@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 # Seconds between two tries to store a shard's checks while the database refuses them.
 STORE_RETRY_S = 1.0
+# Shards a lane may hold at once: the one whose probes are starting, and those whose last probes
+# (slow or hung targets) are still in flight.
+HELD_PER_LANE = 4
 
 
 def consumer_name() -> str:
@@ -46,9 +49,12 @@ class WorkerCounts:
 class FleetWorker:
     """Works shards of `settings.REGION` until stopped.
 
-    `lanes` shards are worked at once (each probe one of CONCURRENCY slots in all). Before taking
-    new shards a lane takes over those left idle for 2 x SHARD_DEADLINE (their worker died); a
-    shard delivered more than MAX_DELIVERIES times goes to the dead letters instead. While it works
+    `lanes` lanes take shards (each probe one of CONCURRENCY slots in all). A lane takes its next
+    shard as soon as every probe of the one in hand has started, not when the last has finished:
+    a shard waiting for one hung target (up to TIMEOUT) would otherwise hold its lane while the
+    probe slots stand idle. A worker holds at most `lanes` x HELD_PER_LANE shards at once. Before
+    taking new shards a lane takes over those left idle for 2 x SHARD_DEADLINE (their worker
+    died); a shard delivered more than MAX_DELIVERIES times goes to the dead letters instead. While it works
     a shard, the worker renews its lease every SHARD_DEADLINE / 2, so a slow shard of a live worker
     is never taken over. With `wait_for_due`, each monitor is probed at its due time (spread over
     the minute by its offset), else at once (a one-shot that works a slot through).
@@ -76,6 +82,7 @@ class FleetWorker:
         self.counts = WorkerCounts()
         self.stopping = Stopping()
         self._slots = asyncio.Semaphore(settings.CONCURRENCY)
+        self._room = asyncio.Semaphore(self.lanes * HELD_PER_LANE)  # shards held at once
         self._held: dict[str, Delivery] = {}
         self._lease_s = 2 * settings.SHARD_DEADLINE
 
@@ -86,14 +93,20 @@ class FleetWorker:
             try:
                 async with asyncio.TaskGroup() as group:
                     for _ in range(self.lanes):
-                        group.create_task(self._lane(sessions, until))
+                        group.create_task(self._lane(sessions, group, until))
             finally:
                 renewer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewer
 
-    async def _lane(self, sessions: ProbeSessions, until: Callable[[], bool] | None) -> None:
+    async def _lane(
+        self,
+        sessions: ProbeSessions,
+        group: asyncio.TaskGroup,
+        until: Callable[[], bool] | None,
+    ) -> None:
         while not self.stopping.is_set and not (until is not None and until()):
+            await self._room.acquire()
             try:
                 deliveries = await self.queue.take_over(
                     self.region, self.consumer, self._lease_s, 1
@@ -103,17 +116,34 @@ class FleetWorker:
                 else:
                     deliveries = await self.queue.take(self.region, self.consumer, 1, 1.0)
             except Unavailable as exc:
+                self._room.release()
                 log.warning("worker %s: no shard taken: %s", self.consumer, exc)
                 await self._pause(STORE_RETRY_S)
                 continue
-            for delivery in deliveries:
-                await self._work(sessions, delivery)
+            if not deliveries:
+                self._room.release()
+                continue
+            for delivery in deliveries:  # one (count=1): it holds the room taken above
+                started = asyncio.Event()
+                group.create_task(self._work_and_release(sessions, delivery, started))
+                await started.wait()  # every probe of it started (or it ended): take the next
+
+    async def _work_and_release(
+        self, sessions: ProbeSessions, delivery: Delivery, started: asyncio.Event
+    ) -> None:
+        try:
+            await self._work(sessions, delivery, started)
+        finally:
+            started.set()
+            self._room.release()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.requested.wait(), seconds)
 
-    async def _work(self, sessions: ProbeSessions, delivery: Delivery) -> None:
+    async def _work(
+        self, sessions: ProbeSessions, delivery: Delivery, started: asyncio.Event | None = None
+    ) -> None:
         shard = delivery.shard
         if delivery.deliveries > self.settings.MAX_DELIVERIES:
             reason = f"delivered {delivery.deliveries} times (MAX_DELIVERIES)"
@@ -123,7 +153,7 @@ class FleetWorker:
             return
         self._held[delivery.entry_id] = delivery
         try:
-            checks = await self._probe_all(sessions, delivery)
+            checks = await self._probe_all(sessions, delivery, started)
             if checks is None:
                 return  # stopping: left pending, another worker takes it over
             if not await self._store(checks, delivery):
@@ -139,15 +169,23 @@ class FleetWorker:
         finally:
             self._held.pop(delivery.entry_id, None)
 
-    async def _probe_all(self, sessions: ProbeSessions, delivery: Delivery) -> list[Check] | None:
+    async def _probe_all(
+        self, sessions: ProbeSessions, delivery: Delivery, started: asyncio.Event | None = None
+    ) -> list[Check] | None:
+        """Probe the shard's monitors, each at its due time; `started` is set once every probe
+        has its slot. None when stopping left some unprobed."""
         shard = delivery.shard
         due_of = dict(shard.items)
         targets = await self.storage.targets_of([monitor_id for monitor_id, _ in shard.items])
         targets.sort(key=lambda target: due_of[target.monitor_id])
         settings = self.settings
         checks: list[Check] = []
+        waiting = len(targets)  # probes that have not got their slot yet
+        if started is not None and waiting == 0:
+            started.set()
 
         async def one(target_index: int) -> None:
+            nonlocal waiting
             target = targets[target_index]
             due_ms = due_of[target.monitor_id]
             if self.wait_for_due:
@@ -157,6 +195,9 @@ class FleetWorker:
                     if self.stopping.is_set:
                         return
             async with self._slots:
+                waiting -= 1
+                if started is not None and waiting == 0:
+                    started.set()
                 check = await probe(
                     sessions.pick(keep_alive=False, warm=False),
                     target,
