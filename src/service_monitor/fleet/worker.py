@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 
 # Seconds between two tries to store a shard's checks while the database refuses them.
 STORE_RETRY_S = 1.0
-# Shards a lane may hold at once: the one whose probes are starting, and those whose last probes
-# (slow or hung targets) are still in flight.
-HELD_PER_LANE = 4
+# Shards a worker may hold at once, per probe slot: the lanes' shards whose probes are starting,
+# and those whose last probes (slow or hung targets, each holding a slot) are still in flight.
+# A quarter: taking stalls only when a quarter of the slots wait on shards' last probes.
+HELD_PER_SLOT = 0.25
 
 
 def consumer_name() -> str:
@@ -52,12 +53,13 @@ class FleetWorker:
     `lanes` lanes take shards (each probe one of CONCURRENCY slots in all). A lane takes its next
     shard as soon as every probe of the one in hand has started, not when the last has finished:
     a shard waiting for one hung target (up to TIMEOUT) would otherwise hold its lane while the
-    probe slots stand idle. A worker holds at most `lanes` x HELD_PER_LANE shards at once. Before
-    taking new shards a lane takes over those left idle for 2 x SHARD_DEADLINE (their worker
-    died); a shard delivered more than MAX_DELIVERIES times goes to the dead letters instead. While it works
-    a shard, the worker renews its lease every SHARD_DEADLINE / 2, so a slow shard of a live worker
-    is never taken over. With `wait_for_due`, each monitor is probed at its due time (spread over
-    the minute by its offset), else at once (a one-shot that works a slot through).
+    probe slots stand idle. A worker holds at most `max_held` shards at once (a quarter of
+    CONCURRENCY, at least two per lane). Before taking new shards a lane takes over those left
+    idle for 2 x SHARD_DEADLINE (their worker died); a shard delivered more than MAX_DELIVERIES
+    times goes to the dead letters instead. While it works a shard, the worker renews its lease
+    every SHARD_DEADLINE / 2, so a slow shard of a live worker is never taken over. With
+    `wait_for_due`, each monitor is probed at its due time (spread over the minute by its
+    offset), else at once (a one-shot that works a slot through).
     """
 
     def __init__(
@@ -82,7 +84,9 @@ class FleetWorker:
         self.counts = WorkerCounts()
         self.stopping = Stopping()
         self._slots = asyncio.Semaphore(settings.CONCURRENCY)
-        self._room = asyncio.Semaphore(self.lanes * HELD_PER_LANE)  # shards held at once
+        self.max_held = max(2 * self.lanes, int(settings.CONCURRENCY * HELD_PER_SLOT))
+        self._room = asyncio.Semaphore(self.max_held)  # shards held at once
+        self._storing = asyncio.Lock()
         self._held: dict[str, Delivery] = {}
         self._lease_s = 2 * settings.SHARD_DEADLINE
 
@@ -219,7 +223,10 @@ class FleetWorker:
         give_up = time.monotonic() + self.settings.SHARD_DEADLINE
         while True:
             try:
-                await self.storage.add_checks(checks)
+                # One shard's checks at a time: concurrent add_checks of new monitors deadlock
+                # on monitor_health (InnoDB gap locks), each deadlock costing STORE_RETRY_S.
+                async with self._storing:
+                    await self.storage.add_checks(checks)
                 return True
             except Unavailable as exc:
                 if time.monotonic() >= give_up or self.stopping.is_set:
