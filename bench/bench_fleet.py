@@ -312,7 +312,7 @@ async def watch_slot(
             raise SystemExit(
                 f"slot not done in {limit_s:.0f} s: {await queue.outstanding(planned or 0)}"
             )
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # 50 ms: light on a shared Redis
 
 
 @contextlib.contextmanager
@@ -580,6 +580,11 @@ async def sim_worker(values: dict[str, str]) -> None:
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     consumer = f"sim-{os.getpid()}"
+    spent: dict[str, float] = {}
+    timed(storage, "targets_of", spent)
+    timed(storage, "add_checks", spent)
+    timed(queue, "ack", spent)
+    timed(queue, "take", spent)
     try:
         while not stopping.is_set():
             deliveries = await queue.take_over(REGION, consumer, 10.0, 1)
@@ -609,6 +614,12 @@ async def sim_worker(values: dict[str, str]) -> None:
                         await asyncio.sleep(STORE_RETRY_S)
                 await queue.ack(delivery)
     finally:
+        print(
+            f"    sim worker {os.getpid()}: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in spent.items()),
+            file=sys.stderr,
+            flush=True,
+        )
         await queue.close()
         await storage.close()
 
@@ -622,6 +633,7 @@ class SlotFigures:
     parts: dict[str, float]
     stream_bytes: int
     used_memory_delta: int
+    ours_delta: int
     keys_delta: int
     drain_s: float
     deadlocks: int
@@ -654,11 +666,19 @@ def timed_sync(target: Any, name: str, parts: dict[str, float]) -> None:
     setattr(target, name, wrapper)
 
 
-async def redis_memory(client: aioredis.Redis, stream: str) -> tuple[int, int, int]:
+async def redis_memory(client: aioredis.Redis, stream: str) -> tuple[int, int, int, int]:
+    """used_memory (the whole server: others' keys too), the stream's MEMORY USAGE, and the
+    bench's own keys: how many and the sum of their MEMORY USAGE."""
     used = int((await client.info("memory"))["used_memory"])
     stream_bytes = int(await client.memory_usage(stream, samples=0) or 0)
-    keys = int(await client.dbsize())
-    return used, stream_bytes, keys
+    keys = [key async for key in client.scan_iter(match=f"{REDIS_PREFIX}*", count=10_000)]
+    ours = 0
+    for start in range(0, len(keys), 5_000):
+        pipe = client.pipeline(transaction=False)
+        for key in keys[start : start + 5_000]:
+            pipe.memory_usage(key, samples=0)
+        ours += sum(int(size or 0) for size in await pipe.execute())
+    return used, stream_bytes, len(keys), ours
 
 
 async def scale_slots(size: int, slots: int, sim_workers: int) -> tuple[list[str], float]:
@@ -673,7 +693,7 @@ async def scale_slots(size: int, slots: int, sim_workers: int) -> tuple[list[str
     clock = Clock(time.time())
     planner = Planner(storage, queue, NoIntake(), settings, clock=clock)
     parts: dict[str, float] = {}
-    for name in ("due_monitors", "record_plan", "open_plan_slots"):
+    for name in ("due_monitors", "record_plan", "open_plan_slots", "roll_up", "prune"):
         timed(storage, name, parts)
     timed(queue, "publish", parts)
     timed(planner, "_maintain", parts)
@@ -682,13 +702,13 @@ async def scale_slots(size: int, slots: int, sim_workers: int) -> tuple[list[str
     try:
         for number in range(slots + 1):
             parts.clear()
-            used0, _, keys0 = await redis_memory(client, stream)
+            used0, _, keys0, ours0 = await redis_memory(client, stream)
             deadlocks = await innodb_deadlocks()
             started = time.perf_counter()
             planned = await planner.tick()
             tick_s = time.perf_counter() - started
             assert planned is not None
-            used1, stream_bytes, keys1 = await redis_memory(client, stream)
+            used1, stream_bytes, keys1, ours1 = await redis_memory(client, stream)
             label = "first (all new: due now)" if number == 0 else f"next slot {number}"
             with processes(
                 [[sys.executable, __file__, "--sim-worker"]] * sim_workers,
@@ -712,6 +732,7 @@ async def scale_slots(size: int, slots: int, sim_workers: int) -> tuple[list[str
                     dict(parts),
                     stream_bytes,
                     used1 - used0,
+                    ours1 - ours0,
                     keys1 - keys0,
                     window.seconds,
                     await innodb_deadlocks() - deadlocks,
@@ -722,7 +743,8 @@ async def scale_slots(size: int, slots: int, sim_workers: int) -> tuple[list[str
                 f"  slot {number}: {f.monitors:,} monitors, {f.shards:,} shards, tick"
                 f" {f.tick_s:.2f} s ("
                 + ", ".join(f"{k} {v:.2f}" for k, v in f.parts.items())
-                + f"), stream {f.stream_bytes / 1e6:.1f} MB, used_memory"
+                + f"), stream {f.stream_bytes / 1e6:.1f} MB, our keys +{f.ours_delta / 1e6:.1f} MB,"
+                f" used_memory"
                 f" +{f.used_memory_delta / 1e6:.1f} MB, +{f.keys_delta} keys, drained in"
                 f" {f.drain_s:.1f} s, {f.deadlocks} deadlocks; {load_line()}",
                 flush=True,
@@ -744,9 +766,10 @@ async def scale_slots(size: int, slots: int, sim_workers: int) -> tuple[list[str
         f" {sim_workers} simulated workers (targets_of + add_checks + ack, no HTTP);"
         f" loaded in {loaded_s:.1f} s",
         "| slot | monitors | shards | planner tick s | due_monitors | make shards | record_plan"
-        " | publish | previous slot's maintenance | stream MEMORY USAGE | used_memory growth"
-        " | keys added | drain s | checks/s | deadlocks |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        " | publish | previous slot's maintenance | stream MEMORY USAGE | our keys' growth"
+        " | used_memory growth (shared server) | keys added | drain s | checks/s | deadlocks |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+        " --- |",
     ]
     for f in figures:
         p = f.parts
@@ -754,7 +777,9 @@ async def scale_slots(size: int, slots: int, sim_workers: int) -> tuple[list[str
             f"| {f.label} | {f.monitors:,} | {f.shards:,} | {f.tick_s:.2f} |"
             f" {p.get('due_monitors', 0):.2f} | {p.get('_shards', 0):.2f} |"
             f" {p.get('record_plan', 0):.2f} | {p.get('publish', 0):.2f} |"
-            f" {p.get('_maintain', 0):.2f} | {f.stream_bytes / 1e6:.2f} MB |"
+            f" {p.get('_maintain', 0):.2f} (roll_up {p.get('roll_up', 0):.2f},"
+            f" prune {p.get('prune', 0):.2f}) | {f.stream_bytes / 1e6:.2f} MB |"
+            f" {f.ours_delta / 1e6:.2f} MB |"
             f" {f.used_memory_delta / 1e6:.2f} MB | {f.keys_delta:,} | {f.drain_s:.1f} |"
             f" {f.monitors / f.drain_s:,.0f} | {f.deadlocks} |"
         )
