@@ -25,7 +25,10 @@ database (bench_fleet) and key prefix (bench-fleet:) of its own:
    take to drain it.
 
     python bench/bench_fleet.py [--parts throughput,overhead,scale] [--monitors 20000] [--runs 3]
-                                [--size 1000000] [--slots 3] [--quick]
+                                [--mix farm|ok] [--size 1000000] [--slots 3] [--quick]
+
+--mix ok makes every target of parts 1 and 2 a fast 200: the farm's hung and slow targets bound a
+slot by latency (200 hung for 5 s each hold slots), fast ones by CPU.
 
 --quick runs every part small (2,000 monitors, one run, a 20,000-monitor scale part): about a
 minute or two overall.
@@ -55,7 +58,7 @@ from redis.exceptions import ResponseError
 
 from bench_compute import free_port, make_urls, raise_open_file_limit, start_farm
 from service_monitor.config import Settings, load_settings
-from service_monitor.due import SLOT_MS
+from service_monitor.due import SLOT_MS, slot_of
 from service_monitor.errors import Unavailable
 from service_monitor.fleet.planner import Planner
 from service_monitor.fleet.redis_streams import GROUP, RedisShardQueue
@@ -360,6 +363,15 @@ def stop(procs: Sequence[subprocess.Popen[str]]) -> list[float]:
 
 
 WORKER_CMD = [sys.executable, "-m", "service_monitor.cli", "worker"]
+# The same worker on uvloop, as the compute runs (`service-monitor worker` runs asyncio's loop).
+UVLOOP_WORKER_CMD = [
+    sys.executable,
+    "-W",
+    "ignore::DeprecationWarning",
+    "-c",
+    "import sys, uvloop; uvloop.install(); from service_monitor.cli import main;"
+    " sys.exit(main(['worker']))",
+]
 
 
 # --- part 1 and 2: real workers on the farm -------------------------------------------------
@@ -382,7 +394,13 @@ class FleetRun:
         return self.probes / self.seconds
 
 
-async def fleet_run(urls: list[str], count: int, values: dict[str, str], farm_pid: int) -> FleetRun:
+async def fleet_run(
+    urls: list[str],
+    count: int,
+    values: dict[str, str],
+    farm_pid: int,
+    cmd: Sequence[str] = WORKER_CMD,
+) -> FleetRun:
     settings = load_settings(**values)
     await load_farm_monitors(settings, urls)
     queue = await RedisShardQueue.open(settings)
@@ -392,7 +410,7 @@ async def fleet_run(urls: list[str], count: int, values: dict[str, str], farm_pi
     try:
         readers_before = await readers(client)
         deadlocks = await innodb_deadlocks()
-        with processes([WORKER_CMD] * count, clean_env(values)) as procs:
+        with processes([cmd] * count, clean_env(values)) as procs:
             await stream_ready(client, readers_before, count)
             watch = CpuWatch(
                 {
@@ -446,8 +464,18 @@ async def fleet_run(urls: list[str], count: int, values: dict[str, str], farm_pi
     )
 
 
+def farm_urls(count: int, port: int, closed: int, mix: str) -> list[str]:
+    """bench_compute's mix (`farm`), or every target a fast 200 (`ok`): CPU-bound, not latency."""
+    if mix == "farm":
+        return make_urls(count, port, closed, seed=count)
+    return [
+        f"http://127.{1 + (i >> 16) % 254}.{(i >> 8) & 0xFF}.{i & 0xFF}:{port}/ok/{i}"
+        for i in range(count)
+    ]
+
+
 def run_throughput(args: argparse.Namespace, farm_pid: int, port: int, closed: int) -> list[str]:
-    urls = make_urls(args.monitors, port, closed, seed=args.monitors)
+    urls = farm_urls(args.monitors, port, closed, args.mix)
     values = settings_values()
     runs: dict[int, list[FleetRun]] = {1: [], 2: []}
     for round_no in range(args.runs):
@@ -463,7 +491,8 @@ def run_throughput(args: argparse.Namespace, farm_pid: int, port: int, closed: i
                 flush=True,
             )
     lines = [
-        f"\n1. Throughput: {args.monitors:,} monitors on the farm, CONCURRENCY 200 per worker,"
+        f"\n1. Throughput: {args.monitors:,} monitors on the farm ({args.mix} mix),"
+        " CONCURRENCY 200 per worker,"
         f" TIMEOUT 5 s, median of {args.runs} runs ({os.cpu_count()} cores)",
         "| workers | slot s | probes/s | stored, once each | CPU s in the window: workers"
         " | farm | mariadbd | redis-server | planner | machine busy (of 2 x wall) |",
@@ -521,7 +550,7 @@ def compute_cycle(urls: list[str], values: dict[str, str], loop: str) -> CycleRu
 
 def run_overhead(args: argparse.Namespace, farm_pid: int, port: int, closed: int) -> list[str]:
     size = args.monitors
-    urls = make_urls(size, port, closed, seed=size)
+    urls = farm_urls(size, port, closed, args.mix)
     values = settings_values()
     seed_uv = compute_cycle(urls, values, "uvloop")
     print(f"  (a) seed cycle, uvloop: {seed_uv}; {load_line()}", flush=True)
@@ -533,12 +562,20 @@ def run_overhead(args: argparse.Namespace, farm_pid: int, port: int, closed: int
         f" CPU s, in the window {fleet.cpu['workers']:.2f}; {load_line()}",
         flush=True,
     )
+    fleet_uv = asyncio.run(fleet_run(urls, 1, values, farm_pid, UVLOOP_WORKER_CMD))
+    print(
+        f"  (b') one worker, uvloop: {fleet_uv.seconds:.2f} s, whole process"
+        f" {fleet_uv.worker_cpu_total:.2f} CPU s, in the window {fleet_uv.cpu['workers']:.2f};"
+        f" {load_line()}",
+        flush=True,
+    )
 
     def per_probe(cpu: float) -> str:
         return f"{cpu / size * 1000:.3f}"
 
     lines = [
-        f"\n2. CPU per probe, {size:,} monitors on the farm, one run, probing process only",
+        f"\n2. CPU per probe, {size:,} monitors on the farm ({args.mix} mix), one run,"
+        " probing process only",
         "| run | wall s | CPU s | CPU ms/probe | ratio to (a) | mariadbd CPU s | stored |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -559,6 +596,17 @@ def run_overhead(args: argparse.Namespace, farm_pid: int, port: int, closed: int
     lines.append(
         f"| (b) the worker in the slot's window only | | {fleet.cpu['workers']:.2f} |"
         f" {per_probe(fleet.cpu['workers'])} | {fleet.cpu['workers'] / seed_uv.cpu_s:.2f} | | |"
+    )
+    lines.append(
+        f"| (b') one fleet worker on uvloop, whole process | {fleet_uv.seconds:.2f} (slot) |"
+        f" {fleet_uv.worker_cpu_total:.2f} | {per_probe(fleet_uv.worker_cpu_total)} |"
+        f" {fleet_uv.worker_cpu_total / seed_uv.cpu_s:.2f} |"
+        f" {fleet_uv.cpu['mariadbd']:.2f} (window) | {fleet_uv.stored:,} |"
+    )
+    lines.append(
+        f"| (b') the worker on uvloop in the slot's window only | |"
+        f" {fleet_uv.cpu['workers']:.2f} | {per_probe(fleet_uv.cpu['workers'])} |"
+        f" {fleet_uv.cpu['workers'] / seed_uv.cpu_s:.2f} | | |"
     )
     lines.append(
         f"(b) / (a') (same event loop): {fleet.worker_cpu_total / seed_aio.cpu_s:.2f};"
@@ -690,7 +738,10 @@ async def scale_slots(size: int, slots: int, sim_workers: int) -> tuple[list[str
     queue = await RedisShardQueue.open(settings)
     client = aioredis.Redis(host="127.0.0.1", decode_responses=True)
     stream = queue.stream(REGION)
-    clock = Clock(time.time())
+    # Ticks at the start of each minute, as `plan` does: the statistics' windows a slot's
+    # maintenance stores end there, before the due times of the slot it plans (a check older
+    # than a stored window would be added to it as late).
+    clock = Clock(slot_of(round(time.time() * 1000)) / 1000)
     planner = Planner(storage, queue, NoIntake(), settings, clock=clock)
     parts: dict[str, float] = {}
     for name in ("due_monitors", "record_plan", "open_plan_slots", "roll_up", "prune"):
@@ -797,6 +848,12 @@ def main() -> None:
     parser.add_argument("--parts", default="throughput,overhead,scale")
     parser.add_argument("--monitors", type=int, default=20_000, help="parts 1 and 2")
     parser.add_argument("--runs", type=int, default=3, help="part 1: runs (median reported)")
+    parser.add_argument(
+        "--mix",
+        choices=("farm", "ok"),
+        default="farm",
+        help="parts 1 and 2: bench_compute's mix (hung and slow targets) or every target a fast 200",
+    )
     parser.add_argument("--size", type=int, default=1_000_000, help="part 3: monitors")
     parser.add_argument("--slots", type=int, default=3, help="part 3: slots after the first")
     parser.add_argument("--sim-workers", type=int, default=2, help="part 3: simulated workers")
