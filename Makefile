@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats bench-load bench-dashboard bench-add-checks bench-storm bench-queue clean
+.PHONY: install run test lint pytest format bench bench-driver bench-compute bench-stats bench-load bench-dashboard bench-add-checks bench-storm bench-fleet bench-queue clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,7 @@ format: $(STAMP)
 ## make bench-load: wrk on the API (2 workers) for 60 s, cached and uncached statistics and POSTs,
 ## with compute cycles at the same time (BENCH_ARGS=--quick: 15 s on 1,000 URLs, about a minute).
 ## Like bench-stats it needs wrk (apt-get install -y wrk) and MariaDB + Redis on 127.0.0.1.
-bench: bench-driver bench-add-checks bench-compute bench-storm bench-stats bench-load bench-dashboard bench-queue
+bench: bench-driver bench-add-checks bench-compute bench-storm bench-fleet bench-queue bench-stats bench-load bench-dashboard
 
 bench-driver: $(STAMP)
 	$(BIN)/python bench/bench_mysql_driver.py
@@ -65,6 +65,13 @@ bench-compute: $(STAMP)
 ## storm message, the messages received (one per default channel), and the extra add_checks time.
 bench-storm: $(STAMP)
 	$(BIN)/python bench/bench_storm.py $(BENCH_ARGS)
+
+## make bench-fleet: the fleet (issue 17) on MariaDB + Redis: probes/s of 1 and 2 `service-monitor
+## worker` processes on the target farm, the worker's CPU per probe against the whole-list cycle,
+## and planning 1,000,000 monitors with simulated workers (BENCH_ARGS=--quick: small, a few minutes;
+## --size N for the planning part).
+bench-fleet: $(STAMP)
+	$(BIN)/python bench/bench_fleet.py $(BENCH_ARGS)
 
 bench-stats: $(STAMP)
 	$(BIN)/python bench/bench_stats.py $(BENCH_ARGS)

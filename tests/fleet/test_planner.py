@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import cast
 
 import pytest
 
@@ -18,8 +19,9 @@ from service_monitor.fleet.planner import Planner
 from service_monitor.fleet.queue import ShardQueue
 from service_monitor.fleet.shards import Delivery, Shard
 from service_monitor.fleet.worker import FleetWorker
-from service_monitor.models import CycleOutcome
+from service_monitor.models import Cause, CycleOutcome
 from service_monitor.services import Services
+from service_monitor.storage.sql import SQLStorage
 from tests.conftest import FakeClock
 from tests.targets import target_server
 
@@ -174,7 +176,11 @@ async def test_only_the_monitors_a_failed_slot_did_not_check_are_planned_again(
     ticked = await planner.tick(plan=False)
     assert ticked is not None
     assert ticked.finished == ((planned.slot_ms, SlotState.FAILED),)
-    due_again = {m.id for m in await services.storage.due_monitors(ticked.slot_ms + SLOT_MS)}
+    # Due at once (no due time): those no worker probed; the others keep their next due time.
+    store = cast(SQLStorage, services.storage)
+    due_again = {
+        int(r[0]) for r in await store.fetch("SELECT id FROM monitors WHERE next_due_at IS NULL")
+    }
     assert due_again == set(ids) - worked
 
 
@@ -238,3 +244,47 @@ async def test_the_next_planner_carries_on_a_plan_its_predecessor_did_not_publis
         # Once for the slot carried on, and once more only when due again in the new one.
         assert len(checks) == (2 if monitor_id in due_in else 1), monitor_id
         assert len({c.due_at_ms for c in checks}) == len(checks)
+
+
+async def _outstanding_reaches(queue: ShardQueue, slot: int, count: int) -> None:
+    for _ in range(500):  # 10 s at most, in steps of 20 ms
+        if await queue.outstanding(slot) == count:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail(f"slot {slot}: {await queue.outstanding(slot)} shards outstanding, not {count}")
+
+
+async def test_a_hung_target_does_not_hold_its_lane(services: Services, base_url: str) -> None:
+    """A lane takes its next shard once every probe of the one in hand has started: the shards
+    after one with a hung target are done while it still waits for its timeout."""
+    rows = [(f"m{i}", f"{base_url}/ok?i={i}") for i in range(20)]
+    await services.storage.import_monitors([("hung", f"{base_url}/hang"), *rows], services.clock())
+    monitors = (await services.storage.list_monitors(1000, 0))[0]
+    hung = next(m.id for m in monitors if m.url.endswith("/hang"))
+    ok = sorted(m.id for m in monitors if m.id != hung)
+    slot = slot_of(round(services.clock() * 1000))
+    queue = LocalShardQueue()
+
+    def shard(ids: Sequence[int]) -> Shard:
+        return Shard(slot, "local", tuple((i, slot) for i in ids), slot + 10 * SLOT_MS)
+
+    await queue.publish([shard([hung, *ok[:9]]), shard(ok[9:19]), shard(ok[19:])])
+    settings = services.settings.model_copy(
+        update={"SHARD_SIZE": 10, "TIMEOUT": 3.0, "CONCURRENCY": 20}
+    )
+    worker = FleetWorker(
+        services.storage, queue, settings, clock=services.clock, wait_for_due=False, lanes=1
+    )
+    done = asyncio.Event()
+    running = asyncio.create_task(worker.run(until=done.is_set))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await _outstanding_reaches(queue, slot, 1)  # only the hung target's shard left
+    others_done = loop.time() - started
+    await _outstanding_reaches(queue, slot, 0)
+    done.set()
+    await asyncio.wait_for(running, 10)
+    assert others_done < 2.5  # before the hung probe's 3 s timeout ends its shard
+    assert worker.counts.checks == 21
+    [check] = await services.storage.recent_checks(hung, 10)
+    assert check.cause is Cause.TIMEOUT

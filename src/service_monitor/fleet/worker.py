@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 # Seconds between two tries to store a shard's checks while the database refuses them.
 STORE_RETRY_S = 1.0
+# Shards a worker may hold at once, per probe slot: the lanes' shards whose probes are starting,
+# and those whose last probes (slow or hung targets, each holding a slot) are still in flight.
+# A quarter: taking stalls only when a quarter of the slots wait on shards' last probes.
+HELD_PER_SLOT = 0.25
 
 
 def consumer_name() -> str:
@@ -46,12 +50,16 @@ class WorkerCounts:
 class FleetWorker:
     """Works shards of `settings.REGION` until stopped.
 
-    `lanes` shards are worked at once (each probe one of CONCURRENCY slots in all). Before taking
-    new shards a lane takes over those left idle for 2 x SHARD_DEADLINE (their worker died); a
-    shard delivered more than MAX_DELIVERIES times goes to the dead letters instead. While it works
-    a shard, the worker renews its lease every SHARD_DEADLINE / 2, so a slow shard of a live worker
-    is never taken over. With `wait_for_due`, each monitor is probed at its due time (spread over
-    the minute by its offset), else at once (a one-shot that works a slot through).
+    `lanes` lanes take shards (each probe one of CONCURRENCY slots in all). A lane takes its next
+    shard as soon as every probe of the one in hand has started, not when the last has finished:
+    a shard waiting for one hung target (up to TIMEOUT) would otherwise hold its lane while the
+    probe slots stand idle. A worker holds at most `max_held` shards at once (a quarter of
+    CONCURRENCY, at least two per lane). Before taking new shards a lane takes over those left
+    idle for 2 x SHARD_DEADLINE (their worker died); a shard delivered more than MAX_DELIVERIES
+    times goes to the dead letters instead. While it works a shard, the worker renews its lease
+    every SHARD_DEADLINE / 2, so a slow shard of a live worker is never taken over. With
+    `wait_for_due`, each monitor is probed at its due time (spread over the minute by its
+    offset), else at once (a one-shot that works a slot through).
     """
 
     def __init__(
@@ -76,6 +84,9 @@ class FleetWorker:
         self.counts = WorkerCounts()
         self.stopping = Stopping()
         self._slots = asyncio.Semaphore(settings.CONCURRENCY)
+        self.max_held = max(2 * self.lanes, int(settings.CONCURRENCY * HELD_PER_SLOT))
+        self._room = asyncio.Semaphore(self.max_held)  # shards held at once
+        self._storing = asyncio.Lock()
         self._held: dict[str, Delivery] = {}
         self._lease_s = 2 * settings.SHARD_DEADLINE
 
@@ -86,14 +97,20 @@ class FleetWorker:
             try:
                 async with asyncio.TaskGroup() as group:
                     for _ in range(self.lanes):
-                        group.create_task(self._lane(sessions, until))
+                        group.create_task(self._lane(sessions, group, until))
             finally:
                 renewer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewer
 
-    async def _lane(self, sessions: ProbeSessions, until: Callable[[], bool] | None) -> None:
+    async def _lane(
+        self,
+        sessions: ProbeSessions,
+        group: asyncio.TaskGroup,
+        until: Callable[[], bool] | None,
+    ) -> None:
         while not self.stopping.is_set and not (until is not None and until()):
+            await self._room.acquire()
             try:
                 deliveries = await self.queue.take_over(
                     self.region, self.consumer, self._lease_s, 1
@@ -103,17 +120,34 @@ class FleetWorker:
                 else:
                     deliveries = await self.queue.take(self.region, self.consumer, 1, 1.0)
             except Unavailable as exc:
+                self._room.release()
                 log.warning("worker %s: no shard taken: %s", self.consumer, exc)
                 await self._pause(STORE_RETRY_S)
                 continue
-            for delivery in deliveries:
-                await self._work(sessions, delivery)
+            if not deliveries:
+                self._room.release()
+                continue
+            for delivery in deliveries:  # one (count=1): it holds the room taken above
+                started = asyncio.Event()
+                group.create_task(self._work_and_release(sessions, delivery, started))
+                await started.wait()  # every probe of it started (or it ended): take the next
+
+    async def _work_and_release(
+        self, sessions: ProbeSessions, delivery: Delivery, started: asyncio.Event
+    ) -> None:
+        try:
+            await self._work(sessions, delivery, started)
+        finally:
+            started.set()
+            self._room.release()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.requested.wait(), seconds)
 
-    async def _work(self, sessions: ProbeSessions, delivery: Delivery) -> None:
+    async def _work(
+        self, sessions: ProbeSessions, delivery: Delivery, started: asyncio.Event | None = None
+    ) -> None:
         shard = delivery.shard
         if delivery.deliveries > self.settings.MAX_DELIVERIES:
             reason = f"delivered {delivery.deliveries} times (MAX_DELIVERIES)"
@@ -123,7 +157,7 @@ class FleetWorker:
             return
         self._held[delivery.entry_id] = delivery
         try:
-            checks = await self._probe_all(sessions, delivery)
+            checks = await self._probe_all(sessions, delivery, started)
             if checks is None:
                 return  # stopping: left pending, another worker takes it over
             if not await self._store(checks, delivery):
@@ -139,15 +173,23 @@ class FleetWorker:
         finally:
             self._held.pop(delivery.entry_id, None)
 
-    async def _probe_all(self, sessions: ProbeSessions, delivery: Delivery) -> list[Check] | None:
+    async def _probe_all(
+        self, sessions: ProbeSessions, delivery: Delivery, started: asyncio.Event | None = None
+    ) -> list[Check] | None:
+        """Probe the shard's monitors, each at its due time; `started` is set once every probe
+        has its slot. None when stopping left some unprobed."""
         shard = delivery.shard
         due_of = dict(shard.items)
         targets = await self.storage.targets_of([monitor_id for monitor_id, _ in shard.items])
         targets.sort(key=lambda target: due_of[target.monitor_id])
         settings = self.settings
         checks: list[Check] = []
+        waiting = len(targets)  # probes that have not got their slot yet
+        if started is not None and waiting == 0:
+            started.set()
 
         async def one(target_index: int) -> None:
+            nonlocal waiting
             target = targets[target_index]
             due_ms = due_of[target.monitor_id]
             if self.wait_for_due:
@@ -157,6 +199,9 @@ class FleetWorker:
                     if self.stopping.is_set:
                         return
             async with self._slots:
+                waiting -= 1
+                if started is not None and waiting == 0:
+                    started.set()
                 check = await probe(
                     sessions.pick(keep_alive=False, warm=False),
                     target,
@@ -178,7 +223,10 @@ class FleetWorker:
         give_up = time.monotonic() + self.settings.SHARD_DEADLINE
         while True:
             try:
-                await self.storage.add_checks(checks)
+                # One shard's checks at a time: concurrent add_checks of new monitors deadlock
+                # on monitor_health (InnoDB gap locks), each deadlock costing STORE_RETRY_S.
+                async with self._storing:
+                    await self.storage.add_checks(checks)
                 return True
             except Unavailable as exc:
                 if time.monotonic() >= give_up or self.stopping.is_set:
