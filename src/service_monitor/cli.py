@@ -129,10 +129,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _run_or_1(run())
 
 
-def _run_or_1(main: Coroutine[Any, Any, int]) -> int:
-    """Run a command's coroutine; a backend it cannot use is one line and exit code 1."""
+def _run_or_1(main: Coroutine[Any, Any, int], *, loop: str = "asyncio") -> int:
+    """Run a command's coroutine on the `loop` asked for (compute/cli.py's --loop choices); a
+    backend it cannot use is one line and exit code 1."""
+    from .compute.cli import loop_factory
+
     try:
-        return asyncio.run(main)
+        with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
+            return runner.run(main)
     except (Unavailable, StartupFailed) as exc:
         log.error("cannot run: %s", exc)
         return 1
@@ -175,7 +179,7 @@ def _worker(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run_or_1(run())
+    return _run_or_1(run(), loop=args.loop)
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -206,7 +210,7 @@ def _plan(args: argparse.Namespace) -> int:
             await plan_forever(services, queue, stop, emf=emf)
             return 0
 
-    return _run_or_1(run())
+    return _run_or_1(run(), loop=args.loop)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -273,6 +277,15 @@ def _channel_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loop_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="event loop: auto (uvloop if installed, as the compute's), uvloop or asyncio",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="service-monitor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -319,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser(
         "worker", help="a probing worker of the fleet: probes its REGION's shards (needs Redis)"
     )
+    _loop_option(worker)
     worker.set_defaults(run=_worker)
 
     plan = commands.add_parser(
@@ -337,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the queue's depth as CloudWatch Embedded Metric Format lines (autoscaling)",
     )
+    _loop_option(plan)
     plan.set_defaults(run=_plan)
 
     importer = commands.add_parser("import", help="upsert a name,url CSV into the store")
