@@ -362,16 +362,10 @@ def stop(procs: Sequence[subprocess.Popen[str]]) -> list[float]:
     return used
 
 
-WORKER_CMD = [sys.executable, "-m", "service_monitor.cli", "worker"]
-# The same worker on uvloop, as the compute runs (`service-monitor worker` runs asyncio's loop).
-UVLOOP_WORKER_CMD = [
-    sys.executable,
-    "-W",
-    "ignore::DeprecationWarning",
-    "-c",
-    "import sys, uvloop; uvloop.install(); from service_monitor.cli import main;"
-    " sys.exit(main(['worker']))",
-]
+# `service-monitor worker` runs on uvloop by default (--loop auto), as the compute does; the
+# asyncio-loop worker is measured too, against the cycle on asyncio's loop.
+WORKER_CMD = [sys.executable, "-m", "service_monitor.cli", "worker", "--loop", "asyncio"]
+UVLOOP_WORKER_CMD = [sys.executable, "-m", "service_monitor.cli", "worker", "--loop", "uvloop"]
 
 
 # --- part 1 and 2: real workers on the farm -------------------------------------------------
@@ -399,7 +393,7 @@ async def fleet_run(
     count: int,
     values: dict[str, str],
     farm_pid: int,
-    cmd: Sequence[str] = WORKER_CMD,
+    cmd: Sequence[str] = UVLOOP_WORKER_CMD,
 ) -> FleetRun:
     settings = load_settings(**values)
     await load_farm_monitors(settings, urls)
@@ -556,7 +550,7 @@ def run_overhead(args: argparse.Namespace, farm_pid: int, port: int, closed: int
     print(f"  (a) seed cycle, uvloop: {seed_uv}; {load_line()}", flush=True)
     seed_aio = compute_cycle(urls, values, "asyncio")
     print(f"  (a') seed cycle, asyncio: {seed_aio}; {load_line()}", flush=True)
-    fleet = asyncio.run(fleet_run(urls, 1, values, farm_pid))
+    fleet = asyncio.run(fleet_run(urls, 1, values, farm_pid, WORKER_CMD))
     print(
         f"  (b) one worker: {fleet.seconds:.2f} s, whole process {fleet.worker_cpu_total:.2f}"
         f" CPU s, in the window {fleet.cpu['workers']:.2f}; {load_line()}",
@@ -588,17 +582,17 @@ def run_overhead(args: argparse.Namespace, farm_pid: int, port: int, closed: int
             f" {run.cpu_s / seed_uv.cpu_s:.2f} | {run.db_cpu_s:.2f} | {run.stored:,} |"
         )
     lines.append(
-        f"| (b) one fleet worker, whole process | {fleet.seconds:.2f} (slot) |"
+        f"| (b) one fleet worker on asyncio's loop, whole process | {fleet.seconds:.2f} (slot) |"
         f" {fleet.worker_cpu_total:.2f} | {per_probe(fleet.worker_cpu_total)} |"
         f" {fleet.worker_cpu_total / seed_uv.cpu_s:.2f} | {fleet.cpu['mariadbd']:.2f} (window) |"
         f" {fleet.stored:,} |"
     )
     lines.append(
-        f"| (b) the worker in the slot's window only | | {fleet.cpu['workers']:.2f} |"
+        f"| (b) that worker in the slot's window only | | {fleet.cpu['workers']:.2f} |"
         f" {per_probe(fleet.cpu['workers'])} | {fleet.cpu['workers'] / seed_uv.cpu_s:.2f} | | |"
     )
     lines.append(
-        f"| (b') one fleet worker on uvloop, whole process | {fleet_uv.seconds:.2f} (slot) |"
+        f"| (b') one fleet worker on uvloop (the default), whole process | {fleet_uv.seconds:.2f} (slot) |"
         f" {fleet_uv.worker_cpu_total:.2f} | {per_probe(fleet_uv.worker_cpu_total)} |"
         f" {fleet_uv.worker_cpu_total / seed_uv.cpu_s:.2f} |"
         f" {fleet_uv.cpu['mariadbd']:.2f} (window) | {fleet_uv.stored:,} |"

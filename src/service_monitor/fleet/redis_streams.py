@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -23,9 +24,10 @@ from .shards import Delivery, Shard
 T = TypeVar("T")
 
 GROUP = "workers"
-# Seconds a shard's publication marker is kept: planning the same slot again within it publishes
-# nothing twice. A day is far longer than any slot lives.
-MARKER_TTL_S = 86_400
+# Seconds a shard's publication marker outlives its slot's deadline: planning the slot again
+# until then publishes nothing twice, and after it the slot is finished and never planned again.
+# Not a day: at a million monitors every 10 minutes that kept 576,000 markers (about 60 MB).
+MARKER_MARGIN_S = 600
 # Seconds past a blocking read's own wait that a call may take before Redis is called down.
 _MARGIN_S = 5.0
 _DOWN = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
@@ -128,12 +130,14 @@ class RedisShardQueue:
 
     async def publish(self, shards: Sequence[Shard]) -> int:
         new = 0
+        now_ms = round(time.time() * 1000)
         for shard in shards:
             stream = self.stream(shard.region)
             await self._ensure_group(stream)
             fields = [value for pair in shard.encode().items() for value in pair]
             keys = [f"{self._prefix}shard:{shard.id}", stream, self._slots]
-            args: list[str | int] = [MARKER_TTL_S, self._maxlen, shard.slot_ms, *fields]
+            ttl = max(MARKER_MARGIN_S, (shard.deadline_ms - now_ms) // 1000 + MARKER_MARGIN_S)
+            args: list[str | int] = [ttl, self._maxlen, shard.slot_ms, *fields]
             new += int(await self._call(functools.partial(self._publish, keys=keys, args=args)))
         return new
 
