@@ -41,9 +41,11 @@ async def _open_incidents(storage: Storage, monitor_id: int) -> int:
 
 async def test_one_region_of_three_failing_is_not_an_incident(storage: Storage) -> None:
     monitor_id = await _monitor(storage, ["eu", "us", "ap"])
-    await storage.add_checks(_checks(monitor_id, "eu", "ffff", 0))
+    # us and ap are judged up before eu fails for the second time: one region down of three.
     await storage.add_checks(
-        _checks(monitor_id, "us", "ssss", 0) + _checks(monitor_id, "ap", "ss", 0)
+        _checks(monitor_id, "us", "sssss", 0)
+        + _checks(monitor_id, "ap", "ss", 0)
+        + _checks(monitor_id, "eu", "ffff", 1)
     )
     assert await _open_incidents(storage, monitor_id) == 0
     health = (await storage.monitor_health([monitor_id]))[monitor_id]
@@ -84,9 +86,30 @@ async def test_a_replayed_batch_of_a_region_moves_nothing(storage: Storage) -> N
 
 async def test_of_two_regions_both_must_be_down(storage: Storage) -> None:
     monitor_id = await _monitor(storage, ["eu", "us"])
-    await storage.add_checks(_checks(monitor_id, "eu", "fff", 0))
+    await storage.add_checks(
+        _checks(monitor_id, "us", "sss", 0) + _checks(monitor_id, "eu", "fff", 1)
+    )
+    assert await _open_incidents(storage, monitor_id) == 0  # eu down, us up: no quorum
+    await storage.add_checks(_checks(monitor_id, "us", "ff", 3))
+    assert await _open_incidents(storage, monitor_id) == 1
+
+
+async def test_a_region_that_stopped_reporting_no_longer_votes(storage: Storage) -> None:
+    monitor_id = await _monitor(storage, ["eu", "us"])  # every minute: stale after 3 minutes
+    await storage.add_checks(
+        _checks(monitor_id, "eu", "ss", 0) + _checks(monitor_id, "us", "ss", 0)
+    )
+    # us's workers are gone after minute 1. eu fails from minute 3: at minute 4 eu is down and
+    # us's verdict 3 minutes old still votes up; at minute 5 it no longer does, eu alone decides.
+    await storage.add_checks(_checks(monitor_id, "eu", "ff", 3))
     assert await _open_incidents(storage, monitor_id) == 0
-    await storage.add_checks(_checks(monitor_id, "us", "ff", 1))
+    await storage.add_checks(_checks(monitor_id, "eu", "f", 5))
+    assert await _open_incidents(storage, monitor_id) == 1
+
+
+async def test_a_region_that_never_reported_does_not_vote(storage: Storage) -> None:
+    monitor_id = await _monitor(storage, ["eu", "us"])
+    await storage.add_checks(_checks(monitor_id, "eu", "ff", 0))  # us has no worker at all
     assert await _open_incidents(storage, monitor_id) == 1
 
 

@@ -261,6 +261,7 @@ class HealthStore(Protocol):
 
     default_thresholds: Thresholds  # the Settings' defaults, for monitors that set none
     default_regions: tuple[str, ...]  # the Settings' REGIONS, for monitors that name none
+    default_interval_s: int  # the Settings' CYCLE_INTERVAL, for monitors that set none
 
     async def monitor_health(self, monitor_ids: Sequence[int]) -> dict[int, MonitorHealth]:
         """Each monitor's health; a monitor never checked is `unknown` with zero streaks."""
@@ -497,6 +498,7 @@ async def open_storage(settings: Settings) -> Storage:
         store = await SQLiteStorage.open(settings.SQLITE_PATH)
     store.default_thresholds = Thresholds(settings.FAILURE_THRESHOLD, settings.SUCCESS_THRESHOLD)
     store.default_regions = tuple(settings.REGIONS)
+    store.default_interval_s = settings.CYCLE_INTERVAL
     return store
 
 

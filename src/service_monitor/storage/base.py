@@ -39,6 +39,8 @@ class SQLBase(Statements, abc.ABC):
     default_thresholds: Thresholds = Thresholds()
     # The Settings' REGIONS (open_storage sets them), for monitors that name none.
     default_regions: tuple[str, ...] = (DEFAULT_REGION,)
+    # The Settings' CYCLE_INTERVAL in seconds (open_storage sets it), for monitors that set none.
+    default_interval_s: int = 600
 
     def _is_deadlock(self, error: BaseException) -> bool:
         """Whether `error` (or what it was raised from) is the server giving up a transaction

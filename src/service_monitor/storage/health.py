@@ -151,6 +151,10 @@ class _RegionStreak:
     checked_at: int | None  # ms: the newest check that moved it
 
 
+# Intervals after which a region's last verdict no longer votes (its workers stopped).
+STALE_INTERVALS = 3
+
+
 class _RegionVotes:
     """The regions' streaks of the batch's multi-region monitors: each region judges its own
     checks with the monitor's thresholds, and the monitor is voted down while more than half of its
@@ -177,10 +181,19 @@ class _RegionVotes:
         return cls(states)
 
     def judge(
-        self, monitor_id: int, regions: tuple[str, ...], check: Row, thresholds: Thresholds
+        self,
+        monitor_id: int,
+        regions: tuple[str, ...],
+        interval_ms: int,
+        check: Row,
+        thresholds: Thresholds,
     ) -> bool | None:
         """The monitor's vote after this check (True: down), or None when it moves nothing (a
-        replay, or a region the monitor is not probed from)."""
+        replay, a region the monitor is not probed from, or no region judged yet).
+
+        The regions that vote are those judged (up or down: one still unknown abstains) with a
+        check in the past STALE_INTERVALS intervals: a region whose workers stopped, or that
+        never had any, does not keep the monitor up, nor down, with an old verdict or none."""
         region = str(check[9])
         if region not in regions:
             return None
@@ -192,13 +205,18 @@ class _RegionVotes:
         streak, _ = advance(state.streak, _SUCCESS if int(check[2]) == 1 else _FAIL, thresholds)
         self._states[key] = _RegionStreak(streak, at_ms)
         self.changed.add(key)
-        down = sum(
-            1
+        fresh_from = at_ms - STALE_INTERVALS * interval_ms
+        voters = [
+            found.streak.health
             for name in regions
             if (found := self._states.get((monitor_id, name))) is not None
-            and found.streak.health is Health.DOWN
-        )
-        return quorum_down(down, len(regions))
+            and found.streak.health is not Health.UNKNOWN
+            and found.checked_at is not None
+            and found.checked_at >= fresh_from
+        ]
+        if not voters:
+            return None  # no region has judged yet: the monitor stays as it is
+        return quorum_down(voters.count(Health.DOWN), len(voters))
 
     def params(self) -> list[tuple[Any, ...]]:
         rows = []
@@ -247,18 +265,21 @@ class HealthSQL(SQLBase):
         for row in rows:
             by_monitor.setdefault(row[0], []).append(row)
         thresholds: dict[int, Thresholds] = {}
-        # Monitors probed from more than one region: their regions (see _RegionVotes).
+        # Monitors probed from more than one region: their regions and interval (_RegionVotes).
         voting: dict[int, tuple[str, ...]] = {}
+        intervals: dict[int, int] = {}
         for ids in chunks(sorted(by_monitor)):
-            for monitor_id, failure, success, regions in await tx.fetch(
-                "SELECT id, failure_threshold, success_threshold, regions FROM monitors"
-                f" WHERE id IN ({marks(len(ids))}) AND state <> ?",
+            for monitor_id, failure, success, regions, interval in await tx.fetch(
+                "SELECT id, failure_threshold, success_threshold, regions, interval_s"
+                f" FROM monitors WHERE id IN ({marks(len(ids))}) AND state <> ?",
                 (*ids, _DELETED),
             ):
                 thresholds[int(monitor_id)] = self._thresholds(failure, success)
                 effective = split_regions(regions) or self.default_regions
                 if len(effective) > 1:
                     voting[int(monitor_id)] = effective
+                    seconds = self.default_interval_s if interval is None else int(interval)
+                    intervals[int(monitor_id)] = seconds * 1000
         stored: dict[int, Row] = {}
         for ids in chunks(sorted(thresholds)):
             for row in await tx.fetch(
@@ -287,7 +308,9 @@ class HealthSQL(SQLBase):
                 if regions is not None and votes is not None:
                     # The region's own streak moves with the monitor's thresholds; the monitor's
                     # follows the regions' vote (a replayed check moves neither).
-                    vote = votes.judge(monitor_id, regions, check, monitor_thresholds)
+                    vote = votes.judge(
+                        monitor_id, regions, intervals[monitor_id], check, monitor_thresholds
+                    )
                     if vote is None:
                         continue
                     failed, check_thresholds = vote, VOTE_THRESHOLDS
