@@ -15,6 +15,7 @@ from service_monitor.fleet.redis_streams import RedisShardQueue
 from service_monitor.storage import open_storage
 from tests.browser.conftest import FACTORY, Api, Tab, backend_env, open_tab, serve
 from tests.conftest import run_aside
+from tests.fleet.intake import NoIntake
 
 
 @pytest.fixture(scope="module", params=["embedded", "mysql+redis"])
@@ -32,20 +33,6 @@ def tab(browser: Browser, api: Api) -> Iterator[Tab]:
         yield opened
 
 
-class _NoIntake:
-    async def push(self, monitor_id: int) -> None:
-        return None
-
-    async def claim(self, limit: int) -> list[int]:
-        return []
-
-    async def ack(self, monitor_ids: object) -> None:
-        return None
-
-    async def depth(self) -> int:
-        return 0
-
-
 async def _plan(api: Api, monitors: int) -> None:
     storage = await open_storage(api.settings)
     queue: ShardQueue = (
@@ -54,7 +41,7 @@ async def _plan(api: Api, monitors: int) -> None:
     try:
         rows = [(f"f{n}", f"https://f{n}.example/") for n in range(monitors)]
         await storage.import_monitors(rows, 0.0)
-        assert await Planner(storage, queue, _NoIntake(), api.settings).tick() is not None
+        assert await Planner(storage, queue, NoIntake(), api.settings).tick() is not None
     finally:
         await queue.close()
         await storage.close()

@@ -15,24 +15,11 @@ from service_monitor.fleet.queue import ShardQueue
 from service_monitor.fleet.redis_streams import RedisShardQueue
 from service_monitor.storage import open_storage
 from tests.api_process import api_process
+from tests.fleet.intake import NoIntake
 from tests.servers import SETTING_NAMES
 from tests.test_remote_cli import CliRunner, cli, row
 
 __all__ = ["cli"]
-
-
-class _NoIntake:
-    async def push(self, monitor_id: int) -> None:
-        return None
-
-    async def claim(self, limit: int) -> list[int]:
-        return []
-
-    async def ack(self, monitor_ids: object) -> None:
-        return None
-
-    async def depth(self) -> int:
-        return 0
 
 
 async def _plan(deployment: dict[str, str], monitors: int) -> int:
@@ -44,7 +31,7 @@ async def _plan(deployment: dict[str, str], monitors: int) -> int:
     try:
         rows = [(f"m{i}", f"https://m{i}.example/") for i in range(monitors)]
         await storage.import_monitors(rows, time.time())
-        planned = await Planner(storage, queue, _NoIntake(), settings).tick()
+        planned = await Planner(storage, queue, NoIntake(), settings).tick()
         assert planned is not None
         return planned.slot_ms
     finally:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from service_monitor.fleet.redis_streams import RedisShardQueue
 from service_monitor.storage import Storage
 from service_monitor.storage.mysql import MySQLStorage
 from tests.conftest import FakeClock
+from tests.fleet.intake import NoIntake
 from tests.servers import ROOT, deployment_env
 from tests.targets import closed_port
 
@@ -122,7 +123,7 @@ async def _plan_past_slot(storage: Storage, queue: RedisShardQueue, env: dict[st
     settings = load_settings(**_settings_of(env))
     clock = FakeClock(time.time() - SLOT_MS / 1000)
 
-    planner = Planner(storage, queue, _NoIntake(), settings, clock=clock)
+    planner = Planner(storage, queue, NoIntake(), settings, clock=clock)
     planned = await planner.tick()
     assert planned is not None
     assert planned.monitors == MONITORS
@@ -267,7 +268,7 @@ async def test_a_slot_survives_a_redis_restart_mid_slot(fleet_env: dict[str, str
                     redis.start()
                     assert await queue.outstanding(slot) is None
                     # The next planner tick finds the slot unknown to the queue: published again.
-                    planner = Planner(storage, queue, _NoIntake(), settings)
+                    planner = Planner(storage, queue, NoIntake(), settings)
                     ticked = await planner.tick(plan=False)
                     assert ticked is not None
                     assert ticked.replanned == (slot,)
@@ -279,22 +280,6 @@ async def test_a_slot_survives_a_redis_restart_mid_slot(fleet_env: dict[str, str
         finally:
             await queue.close()
             await storage.close()
-
-
-class _NoIntake:
-    """The planner's URL queue, empty: these tests add their monitors to the store directly."""
-
-    async def push(self, monitor_id: int) -> None:
-        return None
-
-    async def claim(self, limit: int) -> list[int]:
-        return []
-
-    async def ack(self, monitor_ids: Sequence[int]) -> None:
-        return None
-
-    async def depth(self) -> int:
-        return 0
 
 
 async def test_a_planner_killed_is_carried_on_by_the_next_one(fleet_env: dict[str, str]) -> None:
