@@ -152,7 +152,7 @@ def _worker(args: argparse.Namespace) -> int:
     """A probing worker of the fleet: takes its REGION's shards until SIGTERM or SIGINT, then lets
     the shards in hand finish (those it cannot finish are taken over by another worker)."""
     from .assembly import open_services, open_shard_queue
-    from .fleet.running import regions_line, work_until
+    from .fleet.running import work_until
 
     settings = _settings()
     if not settings.uses_redis:
@@ -167,7 +167,7 @@ def _worker(args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         _stop_on_signals(stop)
         async with open_services(settings) as services, open_shard_queue(settings) as queue:
-            log.info("worker started: %s", regions_line(settings))
+            log.info("worker started: region %s of %s", settings.REGION, ",".join(settings.REGIONS))
             worker = await work_until(services, queue, stop)
         counts = worker.counts
         log.info(

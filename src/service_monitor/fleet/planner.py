@@ -113,6 +113,10 @@ class Planner:
             )
             return planned
 
+    def _interval_ms(self, monitor: DueMonitor) -> int:
+        seconds = self.settings.CYCLE_INTERVAL if monitor.interval_s is None else monitor.interval_s
+        return seconds * 1000
+
     def _deadline(self, slot: int) -> int:
         return slot + SLOT_MS + round(2 * self.settings.SHARD_DEADLINE * 1000)
 
@@ -120,13 +124,12 @@ class Planner:
         self, due: Sequence[DueMonitor], slot: int
     ) -> tuple[list[Shard], dict[int, list[int]]]:
         settings = self.settings
-        default_ms = settings.CYCLE_INTERVAL * 1000
         known = set(settings.REGIONS)
         end = slot + SLOT_MS
         items: list[tuple[int, int, tuple[str, ...]]] = []
         by_interval: dict[int, list[int]] = {}
         for monitor in due:
-            interval_ms = default_ms if monitor.interval_s is None else monitor.interval_s * 1000
+            interval_ms = self._interval_ms(monitor)
             regions = tuple(settings.REGIONS) if monitor.regions is None else monitor.regions
             # A region no longer among REGIONS has no workers: its shards would wait forever.
             regions = tuple(region for region in regions if region in known)
@@ -194,14 +197,7 @@ class Planner:
         the next slot probes them instead of leaving them to their next due time."""
         due = await self.storage.planned_in(planned.slot_ms)
         end = planned.slot_ms + SLOT_MS
-        default_ms = self.settings.CYCLE_INTERVAL * 1000
-        keys = [
-            (
-                m.id,
-                due_in_slot(m.id, default_ms if m.interval_s is None else m.interval_s * 1000, end),
-            )
-            for m in due
-        ]
+        keys = [(m.id, due_in_slot(m.id, self._interval_ms(m), end)) for m in due]
         missed = await self.storage.unchecked(keys)
         if missed:
             await self.storage.due_now(missed)
@@ -239,7 +235,7 @@ class Planner:
             log.warning("slot %d maintained only in part: %s", planned.slot_ms, exc)
 
 
-async def emf_line(queue: ShardQueue, regions: Sequence[str], now_ms: int) -> list[str]:
+async def emf_lines(queue: ShardQueue, regions: Sequence[str], now_ms: int) -> list[str]:
     """CloudWatch Embedded Metric Format lines, one per region: printed by `plan --emf`, they
     become the metrics the workers' autoscaling follows (terraform/)."""
     lines = []

@@ -7,13 +7,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from ..config import Settings
 from ..due import SLOT_MS
 from ..errors import Unavailable
 from ..services import Services
-from .planner import Planned, Planner, emf_line
+from .planner import Planned, Planner, emf_lines
 from .queue import ShardQueue
 from .worker import FleetWorker
 
@@ -61,9 +61,7 @@ async def plan_once(
         await worker.run(until=done.is_set)
         await watcher
         planned = await planner.tick(plan=False) or planned
-    if emf is not None:
-        for line in await emf_line(queue, services.settings.REGIONS, round(time.time() * 1000)):
-            emf(line)
+    await _print_emf(queue, services.settings, emf)
     return planned
 
 
@@ -80,15 +78,21 @@ async def plan_forever(
     while not stop.is_set():
         try:
             await planner.tick()
-            if emf is not None:
-                now_ms = round(time.time() * 1000)
-                for line in await emf_line(queue, services.settings.REGIONS, now_ms):
-                    emf(line)
+            await _print_emf(queue, services.settings, emf)
         except Unavailable as exc:
             log.error("planner tick failed: %s", exc)
         wait = (SLOT_MS - round(time.time() * 1000) % SLOT_MS) / 1000
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), wait)
+
+
+async def _print_emf(
+    queue: ShardQueue, settings: Settings, emf: Callable[[str], None] | None
+) -> None:
+    """The queue's depth as CloudWatch EMF lines, to `emf` (`plan --emf`: print)."""
+    if emf is not None:
+        for line in await emf_lines(queue, settings.REGIONS, round(time.time() * 1000)):
+            emf(line)
 
 
 async def work_until(
@@ -107,8 +111,3 @@ async def work_until(
     finally:
         stopping.cancel()
     return worker
-
-
-def regions_line(settings: Settings) -> str:
-    regions: Sequence[str] = settings.REGIONS
-    return f"region {settings.REGION} of {','.join(regions)}"

@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ..due import SlotState
+from ..errors import Unavailable
 from ..storage import ScheduleStore
 
 
@@ -39,15 +40,20 @@ class FleetReadings:
 async def read_fleet(
     store: ScheduleStore, queue: ShardDepths | None, regions: Sequence[str]
 ) -> FleetReadings:
-    """Raises what the store or the queue raises (Unavailable): the caller leaves them out."""
+    """The slots from the store (raises StorageUnavailable); the streams and dead letters from
+    the queue, None without one or when it does not answer (the slots are still read)."""
     slots = await store.plan_slot_counts()
     if queue is None:
         return FleetReadings(None, None, slots)
-    streams = {}
-    for region in regions:
-        depth = await queue.depth(region)
-        streams[region] = (depth.length, depth.lag, depth.pending)
-    return FleetReadings(streams, await queue.dead_letters(), slots)
+    try:
+        streams = {}
+        for region in regions:
+            depth = await queue.depth(region)
+            streams[region] = (depth.length, depth.lag, depth.pending)
+        dead = await queue.dead_letters()
+    except Unavailable:
+        return FleetReadings(None, None, slots)
+    return FleetReadings(streams, dead, slots)
 
 
 def fleet_families(readings: FleetReadings) -> Iterator[Metric]:

@@ -3,7 +3,8 @@ planner slot and their next due times, and the planner's record of its slots (fl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from ..due import (
     MAX_INTERVAL_S,
@@ -40,6 +41,29 @@ def check_interval(interval: int | None) -> None:
         raise ValueError(
             f"interval {interval} s is outside {MIN_INTERVAL_S} to {MAX_INTERVAL_S} seconds"
         )
+
+
+async def stored_due_keys(
+    fetch: Callable[[str, Sequence[Any]], Awaitable[list[Row]]],
+    keys: Sequence[tuple[int, int]],
+) -> set[tuple[int, int, str]]:
+    """The (monitor, due time, region) of the checks stored for these (monitor, due time) keys,
+    read on `fetch` (the store's, or a transaction's), 500 monitors a query on the unique key."""
+    stored: set[tuple[int, int, str]] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        wanted = set(chunk)
+        rows = await fetch(
+            f"SELECT monitor_id, due_at, region FROM checks WHERE monitor_id IN"
+            f" ({marks(len(chunk))}) AND due_at >= ? AND due_at <= ?",
+            (
+                *(monitor_id for monitor_id, _ in chunk),
+                min(due for _, due in chunk),
+                max(due for _, due in chunk),
+            ),
+        )
+        stored.update((int(m), int(d), str(r)) for m, d, r in rows if (int(m), int(d)) in wanted)
+    return stored
 
 
 class ScheduleSQL(SQLBase):
@@ -114,21 +138,8 @@ class ScheduleSQL(SQLBase):
         """Of (monitor id, due time) pairs, the monitors with no check stored for that due time
         from any region, by id."""
         wanted = dict(due)
-        found: set[int] = set()
-        pairs = sorted(wanted.items())
-        for start in range(0, len(pairs), 500):
-            chunk = pairs[start : start + 500]
-            rows = await self.fetch(
-                f"SELECT DISTINCT monitor_id, due_at FROM checks WHERE monitor_id IN"
-                f" ({marks(len(chunk))}) AND due_at >= ? AND due_at <= ?",
-                (
-                    *(monitor_id for monitor_id, _ in chunk),
-                    min(d for _, d in chunk),
-                    max(d for _, d in chunk),
-                ),
-            )
-            found.update(int(m) for m, d in rows if wanted.get(int(m)) == int(d))
-        return sorted(set(wanted) - found)
+        stored = await stored_due_keys(self.fetch, sorted(wanted.items()))
+        return sorted(set(wanted) - {monitor_id for monitor_id, _, _ in stored})
 
     async def due_now(self, monitor_ids: Sequence[int]) -> None:
         """Make these monitors due at once (the next slot plans them)."""

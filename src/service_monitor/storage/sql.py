@@ -41,13 +41,13 @@ from ..models import (
     url_key,
 )
 from . import Storage, history, retention, rollups, windows
-from .base import SQLBase
+from .base import SQLBase, chunks, marks
 from .channels import ChannelSQL
 from .health import HealthSQL
 from .maintenance_windows import WindowSQL
 from .outbox import OutboxSQL
 from .rollups import MS_PER_S, to_ms
-from .schedule import ScheduleSQL
+from .schedule import ScheduleSQL, stored_due_keys
 from .statements import Row, Statements, Transaction
 
 log = logging.getLogger(__name__)
@@ -373,21 +373,17 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
             sql = "UPDATE monitors SET state = ? WHERE state = ?"
             return (await self.execute(sql, (active, pending))).rowcount
         count = 0
-        for start in range(0, len(monitor_ids), 500):  # bounded IN lists
-            chunk = list(monitor_ids[start : start + 500])
-            marks = ", ".join("?" * len(chunk))
-            sql = f"UPDATE monitors SET state = ? WHERE state = ? AND id IN ({marks})"
+        for chunk in chunks(list(monitor_ids)):
+            sql = f"UPDATE monitors SET state = ? WHERE state = ? AND id IN ({marks(len(chunk))})"
             count += (await self.execute(sql, (active, pending, *chunk))).rowcount
         return count
 
     async def targets_of(self, monitor_ids: Sequence[int]) -> list[Target]:
         rows: list[Row] = []
-        for start in range(0, len(monitor_ids), 500):  # bounded IN lists
-            chunk = list(monitor_ids[start : start + 500])
-            marks = ", ".join("?" * len(chunk))
+        for chunk in chunks(list(monitor_ids)):
             rows += await self.fetch(
-                f"SELECT id, url, check_spec FROM monitors WHERE state = ? AND id IN ({marks})"
-                " ORDER BY id",
+                "SELECT id, url, check_spec FROM monitors WHERE state = ?"
+                f" AND id IN ({marks(len(chunk))}) ORDER BY id",
                 (int(MonitorState.ACTIVE), *chunk),
             )
         return self._targets(rows)
@@ -496,21 +492,8 @@ class SQLStorage(HealthSQL, ScheduleSQL, ChannelSQL, WindowSQL, OutboxSQL, Stora
     async def _not_stored_yet(tx: Transaction, rows: Sequence[Row]) -> list[Row]:
         """The rows whose (monitor, due time, region) key is not stored yet, nor repeated earlier
         in `rows`; rows without a due time are all kept."""
-        keyed = [row for row in rows if row[_DUE_AT] is not None]
-        stored: set[tuple[int, int, str]] = set()
-        for start in range(0, len(keyed), 500):  # bounded IN lists
-            chunk = keyed[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            found = await tx.fetch(
-                f"SELECT monitor_id, due_at, region FROM checks WHERE monitor_id IN ({marks})"
-                " AND due_at >= ? AND due_at <= ?",
-                (
-                    *(row[0] for row in chunk),
-                    min(row[_DUE_AT] for row in chunk),
-                    max(row[_DUE_AT] for row in chunk),
-                ),
-            )
-            stored.update((int(m), int(d), str(r)) for m, d, r in found)
+        keyed = [(int(row[0]), int(row[_DUE_AT])) for row in rows if row[_DUE_AT] is not None]
+        stored = await stored_due_keys(tx.fetch, keyed)
         kept: list[Row] = []
         for row in rows:
             if row[_DUE_AT] is not None:

@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ...errors import Unavailable
-from ...metrics.fleet import ShardDepths
+from ...metrics.fleet import ShardDepths, read_fleet
 from ..deps import ServicesDep
 from ..errors import INVALID, UNAVAILABLE
 from ..schemas import FleetOut, PlanSlotOut, StreamOut
@@ -29,29 +28,23 @@ async def fleet(
     """The streams are read from Redis (null on the embedded default, which has none, or when
     Redis does not answer); the slots from the store (503 when it is down)."""
     settings = services.settings
-    store = services.storage
-    slots, recent = await store.plan_slot_counts(), await store.recent_plan_slots(limit)
     queue = services.shard_queue
-    streams: list[StreamOut] | None = None
-    dead: int | None = None
-    if isinstance(queue, ShardDepths):
-        try:
-            streams = []
-            for region in settings.REGIONS:
-                depth = await queue.depth(region)
-                streams.append(
-                    StreamOut(
-                        region=region, length=depth.length, lag=depth.lag, pending=depth.pending
-                    )
-                )
-            dead = await queue.dead_letters()
-        except Unavailable:
-            streams, dead = None, None
+    read = await read_fleet(
+        services.storage, queue if isinstance(queue, ShardDepths) else None, settings.REGIONS
+    )
+    streams = None
+    if read.streams is not None:
+        streams = [
+            StreamOut(region=region, length=length, lag=lag, pending=pending)
+            for region, (length, lag, pending) in read.streams.items()
+        ]
     return FleetOut(
         region=settings.REGION,
         regions=list(settings.REGIONS),
         streams=streams,
-        dead_letters=dead,
-        slots=slots,
-        recent_slots=[PlanSlotOut.of(slot) for slot in recent],
+        dead_letters=read.dead_letters,
+        slots=read.slots,
+        recent_slots=[
+            PlanSlotOut.of(slot) for slot in await services.storage.recent_plan_slots(limit)
+        ],
     )
